@@ -1,0 +1,1 @@
+"""A self-hosted, server-rendered, multi-author blog."""

@@ -1,0 +1,148 @@
+"""The application factory: `create_app(config)` builds a fresh Bottle app.
+
+Importing this module starts nothing. Per request: a database connection is opened
+in the `before_request` hook and always closed in `after_request` (Bottle runs it
+in a `finally`); the session is loaded up front so every page, error pages too,
+knows who is signed in. Every route is wrapped by `guard`, which checks the CSRF
+token of every POST and turns an unexpected exception into a logged 500 page.
+"""
+
+import functools
+import logging
+import os
+
+import bottle
+from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
+
+from blog import auth, home, sessions
+from blog.config import Config
+from blog.db import db, init_db
+from blog.render import ROOT, build_env, render
+from blog.throttle import Throttle
+
+log = logging.getLogger('blog')
+
+STATIC_DIR = os.path.join(ROOT, 'static')
+
+# Route modules; each has install(app).
+MODULES = [auth, home]
+
+ERROR_TITLES = {
+    400: 'Bad request',
+    403: 'Not allowed',
+    404: 'Not found',
+    405: 'Method not allowed',
+    413: 'Too large',
+    429: 'Too many requests',
+    500: 'Something went wrong',
+    503: 'Busy',
+}
+
+SECURITY_HEADERS = {
+    # No inline script anywhere; images from https (posts may embed them).
+    'Content-Security-Policy': ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' https: data:; object-src 'none'; "
+                                "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'strict-origin-when-cross-origin',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+}
+
+
+def guard(callback):
+    """Route plugin: CSRF on every POST; unexpected errors become a logged 500."""
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            if request.method == 'POST':
+                sessions.check_csrf()
+            return callback(*args, **kwargs)
+        except HTTPResponse:
+            raise
+        except Exception:
+            log.exception('error handling %s %s', request.method, request.path)
+            raise HTTPError(500, 'Something went wrong on our side.') from None
+    return wrapper
+
+
+def open_request():
+    """before_request: size limit, database connection, session."""
+    try:
+        length = int(request.environ.get('CONTENT_LENGTH') or 0)
+    except ValueError:
+        raise HTTPError(400, 'Bad Content-Length.') from None
+    if length > request.app.config['blog.config'].max_body_bytes:
+        raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
+                        % (request.app.config['blog.config'].max_body_bytes // 1024))
+    try:
+        db.connect(reuse_if_open=True)
+        sessions.load()
+    except HTTPResponse:
+        raise
+    except Exception:
+        log.exception('error opening request %s %s', request.method, request.path)
+        raise HTTPError(500, 'Something went wrong on our side.') from None
+
+
+def close_request():
+    """after_request: security headers, close the connection."""
+    for name, value in SECURITY_HEADERS.items():
+        response.set_header(name, value)
+    if 'Cache-Control' not in response.headers:
+        response.set_header('Cache-Control', 'no-cache, private')
+    if not db.is_closed():
+        db.close()
+
+
+def error_page(error):
+    """Templated error page; the message is ours, never a traceback."""
+    status = error.status_code
+    message = error.body if isinstance(error.body, str) and status != 500 else ''
+    try:
+        return render('errors/error.html', status=status,
+                      title=ERROR_TITLES.get(status, 'Error'), message=message)
+    except Exception:
+        log.exception('error rendering the %d page', status)
+        response.content_type = 'text/plain; charset=utf-8'
+        return '%d %s\n' % (status, ERROR_TITLES.get(status, 'Error'))
+
+
+def healthz():
+    """`ok` when the database answers a query."""
+    db.execute_sql('SELECT 1').fetchone()
+    response.content_type = 'text/plain; charset=utf-8'
+    return 'ok'
+
+
+def static(path):
+    """Files under static/, cached for a day."""
+    resp = static_file(path, root=STATIC_DIR)
+    if resp.status_code == 200:
+        resp.set_header('Cache-Control', 'public, max-age=86400')
+    return resp
+
+
+def create_app(config=None):
+    """Build a new Bottle app for `config` (defaults from the environment)."""
+    config = config or Config.from_env()
+    init_db(config.db_path, config.hash_cost)
+    # A module-wide Bottle setting: form bodies up to our limit are parsed in memory.
+    bottle.BaseRequest.MEMFILE_MAX = config.max_body_bytes
+
+    app = Bottle(catchall=True)
+    app.config['blog.config'] = config
+    app.config['blog.jinja'] = build_env()
+    app.config['blog.throttle'] = Throttle(config.throttle_window, config.throttle_per_user,
+                                           config.throttle_per_address)
+    app.add_hook('before_request', open_request)
+    app.add_hook('after_request', close_request)
+    app.install(guard)
+
+    app.route('/healthz', 'GET', healthz)
+    app.route('/static/<path:path>', 'GET', static)
+    for module in MODULES:
+        module.install(app)
+    for status in ERROR_TITLES:
+        app.error(status)(error_page)
+    return app

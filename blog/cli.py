@@ -1,0 +1,228 @@
+"""The command line behind run.py: serve, create-admin, users, backup, demo, import.
+
+Bad arguments get one line on stderr and exit status 2, never a traceback.
+"""
+
+import argparse
+import getpass
+import logging
+import os
+import sqlite3 as stdlib_sqlite3
+import sys
+
+from peewee import DatabaseError, IntegrityError
+
+from blog import forms
+from blog.config import DEFAULT_HOST, DEFAULT_PORT, Config, parse_port
+
+
+class UsageError(Exception):
+    """Bad arguments or input: reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, '%s: error: %s\n' % (self.prog, message))
+
+
+def _port(text):
+    try:
+        return parse_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError('expected a positive whole number, got %r' % text)
+    return int(text)
+
+
+def _count(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text)
+    return int(text)
+
+
+def build_parser():
+    """The argument parser for all commands."""
+    env = os.environ
+    db_default = env.get('BLOG_DB') or 'blog.db'
+    parser = Parser(prog='run.py', description='A multi-author blog. Without a command: serve.')
+    sub = parser.add_subparsers(dest='command', parser_class=Parser)
+
+    serve = sub.add_parser('serve', help='serve the blog with waitress (the default)')
+    serve.add_argument('--host', default=env.get('BLOG_HOST') or DEFAULT_HOST)
+    serve.add_argument('--port', type=_port, default=env.get('BLOG_PORT') or DEFAULT_PORT)
+    serve.add_argument('--db', default=db_default, help='SQLite file (default ./blog.db)')
+    serve.add_argument('--threads', type=_positive, default=4, help='worker threads (4)')
+    serve.add_argument('--base-url', default=env.get('BLOG_BASE_URL') or '',
+                       help='absolute URL for links in feeds (default http://HOST:PORT)')
+
+    admin = sub.add_parser('create-admin', help='create an admin, or promote a user')
+    admin.add_argument('username')
+    admin.add_argument('--db', default=db_default)
+
+    users = sub.add_parser('users', help='list users and their roles')
+    users.add_argument('--db', default=db_default)
+
+    backup = sub.add_parser('backup', help='online copy of the database (SQLite backup API)')
+    backup.add_argument('path')
+    backup.add_argument('--db', default=db_default)
+
+    demo = sub.add_parser('demo', help='fill a database with demo authors and posts')
+    demo.add_argument('--db', default=db_default)
+    demo.add_argument('--authors', type=_positive, default=20)
+    demo.add_argument('--posts', type=_count, default=200)
+    demo.add_argument('--seed', type=_count, default=1)
+
+    imp = sub.add_parser('import', help='import an export zip')
+    imp.add_argument('path')
+    imp.add_argument('--db', default=db_default)
+    return parser
+
+
+def _open(db_path):
+    """Bind the database (creating or migrating it) for a one-off command."""
+    from blog.db import db, init_db
+    directory = os.path.dirname(os.path.abspath(db_path))
+    if not os.path.isdir(directory):
+        raise UsageError('the folder for --db does not exist: %s' % directory)
+    init_db(db_path)
+    db.connect(reuse_if_open=True)
+    return db
+
+
+def serve(args):
+    """Serve the blog with waitress until interrupted."""
+    import waitress
+
+    from blog.app import create_app
+    from blog.db import sqlite_version
+
+    if os.path.dirname(os.path.abspath(args.db)) and not os.path.isdir(
+            os.path.dirname(os.path.abspath(args.db))):
+        raise UsageError('the folder for --db does not exist: %s' % args.db)
+    config = Config.from_env(db_path=args.db, host=args.host, port=args.port,
+                             base_url=args.base_url)
+    app = create_app(config)
+    # waitress logs "Task queue depth is N" for every queued request under load.
+    logging.getLogger('waitress.queue').setLevel(logging.ERROR)
+    print('Blog on http://%s:%d/ (database %s, SQLite %s)'
+          % (args.host, args.port, os.path.abspath(args.db), sqlite_version()), flush=True)
+    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident='',
+                   # Above the app's own limit, so the app answers 413 with its page.
+                   max_request_body_size=config.max_body_bytes * 4,
+                   channel_timeout=60, connection_limit=1000)
+
+
+def _read_new_password():
+    if not sys.stdin.isatty():
+        lines = sys.stdin.read().splitlines()
+        if not lines:
+            raise UsageError('no password on stdin')
+        if len(lines) > 1 and lines[1] != lines[0]:
+            raise UsageError('the two passwords on stdin differ')
+        return lines[0]
+    first = getpass.getpass('Password: ')
+    if getpass.getpass('Password again: ') != first:
+        raise UsageError('the two passwords differ')
+    return first
+
+
+def create_admin(args):
+    """Create an admin with a password from stdin, or promote an existing user."""
+    from blog.db import db, hash_password
+    from blog.models import User, utcnow
+
+    username = forms.normalize_username(args.username)
+    error = forms.username_error(username)
+    if error:
+        raise UsageError('username: ' + error)
+    _open(args.db)
+    user = User.get_or_none(User.username == username)
+    if user is not None:
+        User.update(is_admin=True, is_active=True, updated_at=utcnow()).where(
+            User.id == user.id).execute()
+        print('%s is now an admin (password unchanged).' % username)
+        return
+    password = _read_new_password()
+    error = forms.password_error(password)
+    if error:
+        raise UsageError('password: ' + error)
+    encoded = hash_password(password)
+    try:
+        with db.atomic():
+            User.create(username=username, password=encoded, is_admin=True)
+    except IntegrityError:
+        raise UsageError('%s was created by someone else just now; run again' % username) \
+            from None
+    print('Created admin %s.' % username)
+
+
+def list_users(args):
+    """Print every user with their role and state."""
+    from peewee import JOIN, fn
+
+    from blog.models import Post, User
+
+    _open(args.db)
+    query = (User
+             .select(User, fn.COUNT(Post.id).alias('post_count'))
+             .join(Post, JOIN.LEFT_OUTER, on=(Post.author == User.id))
+             .group_by(User.id)
+             .order_by(User.username))
+    print('%-30s %-6s %-11s %6s' % ('USERNAME', 'ROLE', 'STATE', 'POSTS'))
+    for user in query:
+        print('%-30s %-6s %-11s %6d' % (user.username, 'admin' if user.is_admin else 'author',
+                                        'active' if user.is_active else 'deactivated',
+                                        user.post_count))
+
+
+def backup(args):
+    """Copy the database with SQLite's online backup API (safe while serving)."""
+    from peewee import sqlite3 as driver
+
+    from blog.db import db
+
+    if os.path.exists(args.path):
+        raise UsageError('%s exists already; choose a new file' % args.path)
+    if not os.path.exists(args.db):
+        raise UsageError('no database at %s' % args.db)
+    _open(args.db)
+    dest = driver.connect(args.path)  # the same driver (pysqlite3 or sqlite3) as peewee's
+    try:
+        db.connection().backup(dest)
+    finally:
+        dest.close()
+    print('Backed up %s to %s.' % (args.db, args.path))
+
+
+def main(argv=None):
+    """Entry point for run.py; returns the exit status."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith('-') and argv[0] not in ('-h', '--help')):
+        argv.insert(0, 'serve')  # serving is the default command
+    args = parser.parse_args(argv)
+    handlers = {'serve': serve, 'create-admin': create_admin, 'users': list_users,
+                'backup': backup}
+    try:
+        if args.command == 'demo':
+            from blog.demo import run as handler
+        elif args.command == 'import':
+            from blog.exports import import_command as handler
+        else:
+            handler = handlers[args.command]
+        handler(args)
+    except UsageError as exc:
+        print('run.py: error: %s' % exc, file=sys.stderr)
+        return 2
+    except (DatabaseError, stdlib_sqlite3.DatabaseError, OSError) as exc:
+        print('run.py: error: %s' % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

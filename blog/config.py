@@ -1,0 +1,73 @@
+"""Configuration: defaults, overridden by environment variables, then by the caller."""
+
+import os
+from dataclasses import dataclass, field, replace
+
+from blog import passwords
+
+DEFAULT_HOST = '127.0.0.1'
+DEFAULT_PORT = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything `create_app` needs to know; build one with `Config.from_env()`."""
+
+    db_path: str = 'blog.db'
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    base_url: str = ''  # empty: http://HOST:PORT
+    site_name: str = 'Blog'
+    # Secure cookies need HTTPS; "auto" follows the scheme of base_url.
+    secure_cookies: str = 'auto'
+    session_days: int = 30
+    # Requests larger than this get the app's own 413 page (waitress's limit is
+    # set above it so the app answers first).
+    max_body_bytes: int = 1024 * 1024
+    # Login throttling: failures per username / per client address in a window.
+    throttle_window: int = 15 * 60
+    throttle_per_user: int = 10
+    throttle_per_address: int = 50
+    hash_cost: passwords.Cost = field(default=passwords.DEFAULT_COST)
+    cache_pages: bool = True
+
+    @classmethod
+    def from_env(cls, environ=None, **overrides):
+        """Defaults, then BLOG_* environment variables, then `overrides`."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        if environ.get('BLOG_DB'):
+            values['db_path'] = environ['BLOG_DB']
+        if environ.get('BLOG_HOST'):
+            values['host'] = environ['BLOG_HOST']
+        if environ.get('BLOG_PORT'):
+            values['port'] = parse_port(environ['BLOG_PORT'])
+        if environ.get('BLOG_BASE_URL'):
+            values['base_url'] = environ['BLOG_BASE_URL']
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    @property
+    def site_url(self):
+        """Absolute base for links in feeds and canonical tags (no trailing slash)."""
+        if self.base_url:
+            return self.base_url.rstrip('/')
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        return 'http://%s:%d' % (host, self.port)
+
+    @property
+    def cookies_secure(self):
+        if self.secure_cookies == 'auto':
+            return self.site_url.startswith('https://')
+        return self.secure_cookies in ('1', 'true', 'yes', True)
+
+
+def parse_port(text):
+    """A TCP port number from text; ValueError with a readable message otherwise."""
+    try:
+        port = int(text)
+    except (TypeError, ValueError):
+        raise ValueError('port must be a number, got %r' % (text,)) from None
+    if not 0 < port < 65536:
+        raise ValueError('port must be between 1 and 65535, got %d' % port)
+    return port

@@ -1,0 +1,102 @@
+"""The database: one late-bound peewee `SqliteDatabase`, its SQL functions, and
+the migration runner.
+
+peewee 4 folded `SqliteExtDatabase` into `SqliteDatabase`, so Python functions are
+registered on the plain database with `@db.func()`. When the `pysqlite3` package is
+installed peewee uses it instead of the standard library's `sqlite3`, which brings a
+newer SQLite than the system's (see `sqlite_version`).
+"""
+
+import logging
+import os
+import threading
+
+from peewee import SqliteDatabase, fn
+from playhouse.migrations import Runner
+
+from blog import passwords
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'migrations')
+
+PRAGMAS = {
+    'journal_mode': 'wal',
+    'foreign_keys': 1,
+    # NORMAL in WAL mode: a commit survives a crash of the process; a power loss
+    # may lose the last transactions but never corrupts the file.
+    'synchronous': 'normal',
+    'cache_size': -32 * 1024,  # 32 MiB of page cache per connection
+    'temp_store': 'memory',
+}
+BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
+
+db = SqliteDatabase(None, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+
+# The cost new hashes are made with; tests lower it to keep the suite quick.
+_hash_cost = {'cost': passwords.DEFAULT_COST}
+
+
+@db.func('make_password', num_params=1)
+def make_password(raw):
+    """SQL: make_password(raw) -> encoded scrypt hash."""
+    return passwords.make_password(raw, _hash_cost['cost'])
+
+
+@db.func('check_password', num_params=2)
+def check_password(raw, encoded):
+    """SQL: check_password(raw, encoded) -> 1 when they match."""
+    return passwords.check_password(raw, encoded)
+
+
+def hash_password(raw):
+    """Hash `raw` through SQL (`SELECT make_password(?)`), outside any write."""
+    return db.execute_sql('SELECT make_password(?)', (raw,)).fetchone()[0]
+
+
+_dummy = {}
+_dummy_lock = threading.Lock()
+
+
+def burn_check(raw):
+    """Spend the same time as a real password check, for unknown usernames."""
+    with _dummy_lock:
+        if _dummy.get('cost') != _hash_cost['cost']:
+            _dummy['hash'] = passwords.make_password(os.urandom(8).hex(), _hash_cost['cost'])
+            _dummy['cost'] = _hash_cost['cost']
+    return db.execute_sql('SELECT check_password(?, ?)', (raw, _dummy['hash'])).fetchone()[0]
+
+
+def needs_rehash(encoded):
+    """True when a stored hash was made with other parameters than today's."""
+    return passwords.needs_rehash(encoded, _hash_cost['cost'])
+
+
+def init_db(path, hash_cost=None):
+    """Bind the database to `path` (made on first use) and apply migrations."""
+    if hash_cost is not None:
+        _hash_cost['cost'] = hash_cost
+    if not db.is_closed():
+        db.close()
+    db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+    migrate()
+    return db
+
+
+def migrate():
+    """Apply pending migrations from blog/migrations; returns their names."""
+    with db.connection_context():
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+    for name in applied:
+        log.info('applied migration %s', name)
+    return applied
+
+
+def sqlite_version():
+    """The SQLite library version and the driver module peewee uses."""
+    from peewee import sqlite3
+    return '%s (%s)' % (sqlite3.sqlite_version, sqlite3.__name__)
+
+
+__all__ = ['db', 'fn', 'init_db', 'migrate', 'hash_password', 'burn_check',
+           'needs_rehash', 'sqlite_version']

@@ -1,0 +1,104 @@
+"""Reading and checking submitted forms.
+
+Bottle's `request.forms.get()` decodes UTF-8 input as Latin-1; `getunicode()` is
+right, and returns None for a present field that is not valid UTF-8, which is a
+malformed request (400), as is a NUL byte. Views collect errors per field in a
+dict and answer 422 with the form and the user's input again.
+"""
+
+import re
+
+from bottle import HTTPError, request
+
+USERNAME_RE = re.compile(r'^[a-z0-9_-]{3,30}$')
+EMAIL_RE = re.compile(r'^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$')
+PASSWORD_MIN, PASSWORD_MAX = 12, 1024
+
+
+def _bad_request(what):
+    return HTTPError(400, 'The form could not be read (%s). Please try again.' % what)
+
+
+def field(name, default=''):
+    """The submitted value of form field `name` as text ('' when absent)."""
+    try:
+        forms = request.forms
+    except HTTPError:
+        raise
+    except Exception:  # a body Bottle cannot parse (broken multipart, say)
+        raise _bad_request('malformed body') from None
+    value = forms.getunicode(name)
+    if value is None:
+        if name in forms:
+            raise _bad_request('not valid UTF-8')
+        return default
+    if '\x00' in value:
+        raise _bad_request('NUL character')
+    return value
+
+
+def checkbox(name):
+    """Checkboxes: present with any value is True, absent is False."""
+    return name in request.forms
+
+
+def query(name, default=''):
+    """A query-string parameter as text; undecodable input counts as absent."""
+    value = request.query.getunicode(name)
+    if value is None or '\x00' in value:
+        return default
+    return value
+
+
+def page_number(default=1):
+    """?page=N as a positive int; None when present but not a sane number."""
+    raw = query('page', '')
+    if raw == '':
+        return default
+    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+        return None
+    return int(raw)
+
+
+def normalize_username(raw):
+    """Usernames are stored lower-case; surrounding spaces are not part of them."""
+    return raw.strip().lower()
+
+
+def username_error(username):
+    """A message when `username` is not 3-30 of a-z 0-9 _ -, else None."""
+    if not USERNAME_RE.match(username):
+        return 'Use 3 to 30 characters: letters a-z, digits, "_" or "-".'
+    return None
+
+
+def password_error(password):
+    """A message when `password` is outside 12-1024 characters, else None."""
+    if len(password) < PASSWORD_MIN:
+        return 'Use at least %d characters.' % PASSWORD_MIN
+    if len(password) > PASSWORD_MAX:
+        return 'Use at most %d characters.' % PASSWORD_MAX
+    return None
+
+
+def email_error(email):
+    """A message when a non-empty `email` does not look like an address, else None."""
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        return 'Enter an email address like name@example.com, or leave it empty.'
+    return None
+
+
+def length_error(value, maximum, label='This'):
+    """A message when `value` is longer than `maximum` characters, else None."""
+    if len(value) > maximum:
+        return '%s can be at most %d characters (it has %d).' % (label, maximum, len(value))
+    return None
+
+
+def safe_next(target, default='/'):
+    """A same-site path to go to after sign-in; anything else becomes `default`."""
+    if not target or not target.startswith('/') or target.startswith('//'):
+        return default
+    if '\\' in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    return target

@@ -1,0 +1,176 @@
+"""The models. Their tables are created and changed only by the migrations in
+`blog/migrations`; these classes describe the current schema for queries.
+
+Timestamps are UTC, stored as integer microseconds (`TimestampField`), which keeps
+the indexes small and gives "latest" sub-second precision.
+"""
+
+import datetime
+import json
+
+from peewee import (
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+    TimestampField,
+)
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+from blog.db import db
+from blog.versioning import BaseVersionedModel
+
+DRAFT, PUBLISHED = 'draft', 'published'
+STATUSES = (DRAFT, PUBLISHED)
+
+
+def utcnow():
+    """The current UTC time as a naive datetime (what the timestamp fields hold)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def Timestamp(**kwargs):  # noqa: N802 - reads like a field class at the call sites
+    """A UTC timestamp with microsecond resolution."""
+    kwargs.setdefault('default', utcnow)
+    return TimestampField(resolution=10 ** 6, utc=True, **kwargs)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class User(BaseModel, BaseVersionedModel):
+    username = CharField(max_length=30, unique=True)
+    password = CharField()
+    display_name = CharField(max_length=80, default='')
+    email = CharField(max_length=254, null=True, unique=True)
+    bio = TextField(default='')
+    is_admin = BooleanField(default=False)
+    is_active = BooleanField(default=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    updated_by = ForeignKeyField('self', null=True, on_delete='SET NULL', backref='+')
+    last_login_at = Timestamp(null=True, default=None)
+
+    PROFILE_FIELDS = ('display_name', 'email', 'bio')
+
+    @property
+    def name(self):
+        """What to call this user on a page."""
+        return self.display_name or self.username
+
+    def before_save_optimistic(self, changed):
+        self.updated_at = utcnow()
+
+
+class Session(BaseModel):
+    """A server-side session; the cookie holds a token, the table only its hash."""
+
+    token_hash = CharField(primary_key=True)
+    user = ForeignKeyField(User, null=True, on_delete='CASCADE', backref='sessions')
+    csrf_token = CharField()
+    created_at = Timestamp()
+    last_seen_at = Timestamp()
+    expires_at = Timestamp(index=True)
+
+
+class JSONListField(TextField):
+    """A list of strings kept as a JSON array (SQLite's json_each() reads it)."""
+
+    def db_value(self, value):
+        return json.dumps(list(value or []), ensure_ascii=False)
+
+    def python_value(self, value):
+        return json.loads(value) if value else []
+
+
+class Post(BaseModel, BaseVersionedModel):
+    author = ForeignKeyField(User, on_delete='CASCADE', backref='posts')
+    title = CharField(max_length=200)
+    body = TextField()  # Markdown source
+    html = TextField()  # sanitized HTML, rendered once at save
+    status = CharField(max_length=10, default=DRAFT, choices=[(s, s) for s in STATUSES])
+    tags = JSONListField(default=list)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    updated_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    published_at = Timestamp(null=True, default=None)  # set when first published
+
+    @property
+    def is_published(self):
+        return self.status == PUBLISHED
+
+    def before_save_optimistic(self, changed):
+        self.updated_at = utcnow()
+        if self.status == PUBLISHED and self.published_at is None:
+            self.published_at = self.updated_at
+
+
+class Revision(BaseModel):
+    """A version of a post that a later save replaced (nothing saved is lost)."""
+
+    post = ForeignKeyField(Post, on_delete='CASCADE', backref='revisions')
+    version = IntegerField()
+    title = CharField(max_length=200)
+    body = TextField()
+    tags = JSONListField(default=list)
+    status = CharField(max_length=10)
+    saved_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    saved_at = Timestamp()
+
+    class Meta:
+        indexes = ((('post', 'version'), True),)
+
+
+class PostTag(BaseModel):
+    """One row per (post, tag); kept in step with post.tags by triggers."""
+
+    post = ForeignKeyField(Post, on_delete='CASCADE', backref='+')
+    tag = CharField(max_length=40)
+
+    class Meta:
+        primary_key = False
+        indexes = ((('tag', 'post'), True),)
+
+
+class PostSearch(FTS5Model):
+    """FTS5 index over posts (external content: the text lives in `post` only).
+
+    Kept in step with `post` by triggers, so every write updates it in the same
+    transaction; queries join back to `post` to keep only published posts.
+    """
+
+    rowid = RowIDField()
+    title = SearchField()
+    body = SearchField()
+    tags = SearchField()
+
+    class Meta:
+        database = db
+        table_name = 'post_search'
+        options = {'content': 'post', 'content_rowid': 'id',
+                   'tokenize': 'porter unicode61 remove_diacritics 2'}
+
+
+class SiteState(BaseModel):
+    """One row; `generation` is bumped by triggers on every write that can change
+    a public page, so caches in any process know when to drop what they hold."""
+
+    id = IntegerField(primary_key=True)
+    generation = IntegerField(default=0)
+
+
+class AuditEntry(BaseModel):
+    """An admin's change to a user: which fields, old and new values (as JSON)."""
+
+    user = ForeignKeyField(User, on_delete='CASCADE', backref='audit_entries')
+    actor = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    at = Timestamp()
+    changes = TextField()  # {"field": [old, new], ...}
+
+
+ALL_MODELS = [User, Session, Post, Revision, PostTag, SiteState, AuditEntry]

@@ -1,0 +1,100 @@
+"""Our own Jinja2 environment (autoescape on) and the `render()` helper views use.
+
+Bottle's `jinja2_template` builds an environment without autoescape, so it is not
+used anywhere.
+"""
+
+import datetime
+import os
+from urllib.parse import urlencode
+
+from bottle import request, response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from blog import sessions
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATES_DIR = os.path.join(ROOT, 'templates')
+
+# Notices are chosen by key from this table, so a query string cannot put
+# arbitrary text on a page.
+NOTICES = {
+    'welcome': 'Welcome! Your account is ready.',
+    'signed-in': 'You are signed in.',
+    'signed-out': 'You are signed out.',
+    'password-changed': 'Your password was changed. Other sessions were signed out.',
+    'saved': 'Saved.',
+    'unchanged': 'Nothing had changed, so nothing was saved.',
+    'created': 'Post created.',
+    'deleted': 'Post deleted.',
+    'restored': 'Revision restored.',
+    'saved-as-draft': 'Your version was saved as a new draft.',
+    'discarded': 'Your edits were discarded; this is the saved version.',
+}
+
+
+def format_date(value):
+    """'27 Nov 2026' for a datetime; '' for None."""
+    if value is None:
+        return ''
+    return '%d %s' % (value.day, value.strftime('%b %Y'))
+
+
+def format_datetime(value):
+    """'27 Nov 2026, 10:49 UTC' for a datetime; '' for None."""
+    if value is None:
+        return ''
+    return '%s, %s UTC' % (format_date(value), value.strftime('%H:%M'))
+
+
+def iso_datetime(value):
+    """RFC 3339 in UTC, for <time datetime> and feeds."""
+    if value is None:
+        return ''
+    return value.replace(microsecond=0, tzinfo=datetime.UTC).isoformat().replace('+00:00', 'Z')
+
+
+def build_env():
+    """A fresh Jinja2 environment over templates/ with autoescape on."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(['html', 'xml'], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters['date'] = format_date
+    env.filters['datetime'] = format_datetime
+    env.filters['isodate'] = iso_datetime
+    env.globals['csrf_token'] = sessions.csrf_token
+    return env
+
+
+def page_url(page, **params):
+    """The current path with ?page=N (and other params) set."""
+    query = {k: v for k, v in params.items() if v not in (None, '')}
+    if page and page > 1:
+        query['page'] = page
+    return request.path + ('?' + urlencode(query) if query else '')
+
+
+def render(template, status=200, **context):
+    """Render `template` with the request's common context; sets the status."""
+    app = request.app
+    config = app.config['blog.config']
+    response.status = status
+    response.content_type = 'text/html; charset=utf-8'
+    notice = request.query.getunicode('notice')
+    base = {
+        'config': config,
+        'site_name': config.site_name,
+        'site_url': config.site_url,
+        'current_user': sessions.current_user(),
+        'request_path': request.path,
+        'canonical_url': config.site_url + request.path,
+        'notice': NOTICES.get(notice or ''),
+        'page_url': page_url,
+    }
+    base.update(context)
+    return app.config['blog.jinja'].get_template(template).render(base)
+

@@ -1,0 +1,17 @@
+"""Small response helpers shared by the route modules."""
+
+from bottle import HTTPResponse, response
+
+
+def see_other(location):
+    """Raise a 303 to a same-site path (Post/Redirect/Get).
+
+    Unlike Bottle's redirect() the Location stays relative, so it never depends on
+    the Host or X-Forwarded-Host headers a client sent. Cookies already set on the
+    response are kept.
+    """
+    res = response.copy(cls=HTTPResponse)
+    res.status = 303
+    res.body = ''
+    res.set_header('Location', location)
+    raise res

@@ -1,0 +1,181 @@
+"""Server-side sessions and CSRF tokens.
+
+The cookie carries a random token; the `session` table stores only its SHA-256, so
+a leaked database does not hand out live sessions. One CSRF token per session,
+valid for every form until sign-in or sign-out (both start a new session).
+Anonymous visitors get a session the first time a page shows them a form.
+"""
+
+import datetime
+import functools
+import hashlib
+import hmac
+import secrets
+from urllib.parse import quote
+
+from bottle import HTTPError, request, response
+from peewee import JOIN
+
+from blog.models import Session, User, utcnow
+from blog.responses import see_other
+
+COOKIE_NAME = 'blog_session'
+# last_seen_at is written at most this often, so reads stay reads.
+TOUCH_EVERY = datetime.timedelta(minutes=10)
+
+_STATE = 'blog.session'  # request.environ key: the Session row, or None
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode('ascii')).hexdigest()
+
+
+def _config():
+    return request.app.config['blog.config']
+
+
+def load():
+    """Find the request's session from its cookie (called once per request)."""
+    request.environ[_STATE] = None
+    token = request.get_cookie(COOKIE_NAME)
+    if not token or len(token) > 100 or not token.isascii():
+        return None
+    now = utcnow()
+    session = (Session
+               .select(Session, User)
+               .join(User, JOIN.LEFT_OUTER, on=(Session.user == User.id))
+               .where((Session.token_hash == _hash(token)) & (Session.expires_at > now))
+               .first())
+    if session is None:
+        _write_cookie('')
+        return None
+    if session.user_id is not None and not session.user.is_active:
+        # A deactivated user's sessions end (they are also deleted on deactivation).
+        session.delete_instance()
+        _write_cookie('')
+        return None
+    if now - session.last_seen_at > TOUCH_EVERY:
+        lifetime = datetime.timedelta(days=_config().session_days)
+        (Session
+         .update(last_seen_at=now, expires_at=now + lifetime)
+         .where(Session.token_hash == session.token_hash)
+         .execute())
+    request.environ[_STATE] = session
+    return session
+
+
+def current_session():
+    """The request's Session row, or None."""
+    return request.environ.get(_STATE)
+
+
+def current_user():
+    """The signed-in User, or None."""
+    session = request.environ.get(_STATE)
+    if session is None or session.user_id is None:
+        return None
+    return session.user
+
+
+def _start(user=None):
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session = Session.create(
+        token_hash=_hash(token), user=user, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now,
+        expires_at=now + datetime.timedelta(days=_config().session_days))
+    if user is not None:
+        session.user = user
+    request.environ[_STATE] = session
+    _write_cookie(token)
+    return session
+
+
+def ensure():
+    """The request's session, starting an anonymous one if there is none."""
+    return current_session() or _start()
+
+
+def csrf_token():
+    """The CSRF token for forms on this page (starts a session if needed)."""
+    return ensure().csrf_token
+
+
+def check_csrf():
+    """Refuse (403) a POST whose csrf_token is missing or not this session's."""
+    session = current_session()
+    sent = request.forms.getunicode('csrf_token') or ''
+    if session is None or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        raise HTTPError(403, 'The form has expired or did not come from this site. '
+                             'Go back, reload the page and try again.')
+
+
+def sign_in(user):
+    """End the current session and start a fresh one for `user`."""
+    old = current_session()
+    if old is not None:
+        Session.delete().where(Session.token_hash == old.token_hash).execute()
+    Session.delete().where(Session.expires_at <= utcnow()).execute()
+    return _start(user)
+
+
+def sign_out():
+    """Delete the current session and clear the cookie."""
+    session = current_session()
+    if session is not None:
+        Session.delete().where(Session.token_hash == session.token_hash).execute()
+    request.environ[_STATE] = None
+    _write_cookie('')
+
+
+def end_sessions(user, keep_current=False):
+    """End all of `user`'s sessions (all but this request's with keep_current)."""
+    query = Session.delete().where(Session.user == user.id)
+    current = current_session()
+    if keep_current and current is not None:
+        query = query.where(Session.token_hash != current.token_hash)
+    return query.execute()
+
+
+def _write_cookie(token):
+    # Set on the response right away: Bottle's redirect() (and our see_other) copy the response as
+    # it is, and cookies set later (in an after_request hook) would be dropped.
+    config = _config()
+    if token:
+        response.set_cookie(COOKIE_NAME, token, path='/', httponly=True, samesite='lax',
+                            secure=config.cookies_secure,
+                            max_age=config.session_days * 86400)
+    else:
+        response.delete_cookie(COOKIE_NAME, path='/', httponly=True, samesite='lax',
+                               secure=config.cookies_secure)
+
+
+def login_url():
+    """/login?next=<this path and query>."""
+    target = request.fullpath
+    if request.query_string:
+        target += '?' + request.query_string
+    return '/login?next=' + quote(target, safe='/')
+
+
+def login_required(view):
+    """Send anonymous visitors to sign in (303), then back here."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            see_other(login_url())
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def admin_required(view):
+    """Anonymous: sign in first; signed in but not an admin: 403."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = current_user()
+        if user is None:
+            see_other(login_url())
+        if not user.is_admin:
+            raise HTTPError(403, 'This page is for administrators.')
+        return view(*args, **kwargs)
+    return wrapper

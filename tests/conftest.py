@@ -1,0 +1,129 @@
+"""Shared fixtures: an app on a temp-file database, a WebTest client, an `auth`
+helper that signs in through the real forms, and factories for users and posts."""
+
+import os
+import re
+
+import pytest
+from webtest import TestApp
+
+from blog import passwords
+from blog.app import create_app
+from blog.config import Config
+from blog.db import db, hash_password, sqlite_version
+from blog.models import DRAFT, PUBLISHED, Post, User, utcnow
+
+# Hashing at the production cost takes ~0.3 s; tests use a tiny cost except where
+# the cost itself is under test (tests/test_passwords.py).
+TEST_COST = passwords.Cost(4, 8, 1)
+PASSWORD = 'correct horse battery'
+
+
+def pytest_report_header(config):
+    return 'SQLite %s' % sqlite_version()
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config(db_path=str(tmp_path / 'blog.db'), hash_cost=TEST_COST,
+                  base_url='http://blog.test')
+
+
+@pytest.fixture
+def app(config):
+    application = create_app(config)
+    yield application
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    return TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.1'})
+
+
+@pytest.fixture
+def dbconn(app):
+    """The app's database, connected for direct checks from the test."""
+    db.connect(reuse_if_open=True)
+    yield db
+    if not db.is_closed():
+        db.close()
+
+
+def csrf_from(response):
+    """The csrf_token value of the first form on a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, 'no csrf_token on the page'
+    return match.group(1)
+
+
+class Auth:
+    """Signs in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username='alice', password=PASSWORD, status=303):
+        page = self.client.get('/login')
+        form = page.forms['login-form']
+        form['username'] = username
+        form['password'] = password
+        return form.submit(status=status)
+
+    def logout(self):
+        page = self.client.get('/')
+        return self.client.post('/logout', {'csrf_token': csrf_from(page)}, status=303)
+
+    def csrf(self):
+        return csrf_from(self.client.get('/login'))
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user('alice', is_admin=True, ...) -> User (password PASSWORD)."""
+    cache = {}
+
+    def factory(username='alice', password=PASSWORD, **fields):
+        with db.connection_context():
+            if password not in cache:
+                cache[password] = hash_password(password)
+            user = User.create(username=username, password=cache[password], **fields)
+        return user
+    return factory
+
+
+@pytest.fixture
+def make_post(app):
+    """Factory: make_post(author, title=..., body=..., status=..., tags=[...]) -> Post."""
+    from blog.markdown import render_markdown
+
+    def factory(author, title='A post', body='Some *text*.', status=PUBLISHED, tags=(),
+                published_at=None, **fields):
+        now = utcnow()
+        if status == PUBLISHED and published_at is None:
+            published_at = now
+        with db.connection_context():
+            return Post.create(author=author, title=title, body=body,
+                               html=render_markdown(body), status=status, tags=list(tags),
+                               created_at=now, updated_at=now, updated_by=author,
+                               published_at=published_at if status == PUBLISHED else None,
+                               **fields)
+    return factory
+
+
+@pytest.fixture
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+__all__ = ['PASSWORD', 'TEST_COST', 'csrf_from', 'DRAFT', 'PUBLISHED', 'ROOT']

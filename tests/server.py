@@ -1,0 +1,76 @@
+"""Start the real `python run.py serve` (waitress) on a free port, for tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A `python run.py serve` subprocess; use as a context manager."""
+
+    def __init__(self, db_path, port=None, threads=4, env=None):
+        self.db_path = str(db_path)
+        self.port = port or free_port()
+        self.threads = threads
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.log_path = self.db_path + '.log'
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.port
+
+    def start(self, timeout=30):
+        self.log = open(self.log_path, 'ab')  # closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, 'run.py'), 'serve', '--db', self.db_path,
+             '--port', str(self.port), '--threads', str(self.threads)],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('server exited: %s' % self.output())
+            try:
+                with urllib.request.urlopen(self.url + '/healthz', timeout=2) as resp:
+                    if resp.read() == b'ok':
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError('server did not answer: %s' % self.output())
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, 'rb') as fh:
+            return fh.read().decode('utf-8', 'replace')
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

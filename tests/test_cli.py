@@ -1,0 +1,99 @@
+"""run.py's commands: create-admin, users, backup, and bad arguments."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+PASSWORD = 'correct horse battery'
+
+
+def run(*args, stdin='', env=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), *args],
+                          input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=dict(os.environ, **(env or {})))
+
+
+@pytest.mark.parametrize('args', [
+    ['serve', '--port', 'abc'],
+    ['serve', '--port', '70000'],
+    ['serve', '--threads', '0'],
+    ['--port', 'x'],
+    ['nonsense'],
+    ['create-admin'],
+    ['demo', '--posts', '-5'],
+])
+def test_bad_arguments_exit_2_with_one_line(args):
+    result = run(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert 'error' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_help_lists_commands():
+    result = run('--help')
+    assert result.returncode == 0
+    for command in ('serve', 'create-admin', 'users', 'backup', 'demo', 'import'):
+        assert command in result.stdout
+
+
+def test_create_admin_from_stdin_then_promote(tmp_path):
+    db = str(tmp_path / 'blog.db')
+    result = run('create-admin', 'Root', '--db', db, stdin=PASSWORD + '\n' + PASSWORD + '\n')
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(db)
+    row = conn.execute('SELECT username, is_admin, password FROM user').fetchone()
+    assert row[:2] == ('root', 1) and row[2].startswith('scrypt$14$8$5$')
+    conn.execute("INSERT INTO user (username, password, created_at, updated_at) "
+                 "VALUES ('bob', 'keep-me', 0, 0)")
+    conn.commit()
+    result = run('create-admin', 'bob', '--db', db)
+    assert result.returncode == 0 and 'now an admin' in result.stdout
+    assert conn.execute("SELECT is_admin, password FROM user WHERE username='bob'") \
+        .fetchone() == (1, 'keep-me')
+    listing = run('users', '--db', db)
+    assert listing.returncode == 0
+    assert 'root' in listing.stdout and 'admin' in listing.stdout
+
+
+@pytest.mark.parametrize('stdin, message', [
+    ('', 'no password'),
+    ('short\n', 'at least 12'),
+    (PASSWORD + '\nsomething else\n', 'differ'),
+])
+def test_create_admin_bad_password(tmp_path, stdin, message):
+    result = run('create-admin', 'root', '--db', str(tmp_path / 'blog.db'), stdin=stdin)
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_create_admin_bad_username(tmp_path):
+    result = run('create-admin', 'no way', '--db', str(tmp_path / 'b.db'), stdin=PASSWORD)
+    assert result.returncode == 2 and 'username' in result.stderr
+
+
+def test_db_in_missing_folder_is_a_clear_error(tmp_path):
+    result = run('users', '--db', str(tmp_path / 'nope' / 'blog.db'))
+    assert result.returncode == 2 and 'does not exist' in result.stderr
+
+
+def test_backup_copies_the_database(tmp_path):
+    db = str(tmp_path / 'blog.db')
+    assert run('create-admin', 'root', '--db', db, stdin=PASSWORD).returncode == 0
+    copy = str(tmp_path / 'copy.db')
+    result = run('backup', copy, '--db', db)
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(copy)
+    assert conn.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'
+    assert conn.execute('SELECT username FROM user').fetchall() == [('root',)]
+    again = run('backup', copy, '--db', db)
+    assert again.returncode == 2 and 'exists' in again.stderr
+
+
+def test_env_variables_give_defaults(tmp_path):
+    db = str(tmp_path / 'env.db')
+    result = run('create-admin', 'root', stdin=PASSWORD, env={'BLOG_DB': db})
+    assert result.returncode == 0 and os.path.exists(db)
