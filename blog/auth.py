@@ -51,7 +51,7 @@ def register():
     if not errors:
         encoded = database.hash_password(password)  # outside the write transaction
         try:
-            with db.atomic():
+            with db.atomic('IMMEDIATE'):
                 user = User.create(username=username, password=encoded)
         except IntegrityError:
             # Someone registered the same name between our check and the insert:
@@ -135,7 +135,7 @@ def change_password():
         return render('auth/password.html', status=422, errors=errors)
 
     encoded = database.hash_password(new)
-    with db.atomic():
+    with db.atomic('IMMEDIATE'):
         User.update(password=encoded, updated_at=utcnow()).where(User.id == user.id).execute()
         sessions.end_sessions(user, keep_current=True)
     see_other('/settings/password?notice=password-changed')

@@ -154,7 +154,7 @@ def create_admin(args):
         raise UsageError('password: ' + error)
     encoded = hash_password(password)
     try:
-        with db.atomic():
+        with db.atomic('IMMEDIATE'):
             User.create(username=username, password=encoded, is_admin=True)
     except IntegrityError:
         raise UsageError('%s was created by someone else just now; run again' % username) \
