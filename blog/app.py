@@ -15,6 +15,7 @@ import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
 from blog import auth, home, sessions
+from blog.cache import Cache
 from blog.config import Config
 from blog.db import db, init_db
 from blog.render import ROOT, build_env, render
@@ -133,6 +134,7 @@ def create_app(config=None):
     app = Bottle(catchall=True)
     app.config['blog.config'] = config
     app.config['blog.jinja'] = build_env()
+    app.config['blog.cache'] = Cache()
     app.config['blog.throttle'] = Throttle(config.throttle_window, config.throttle_per_user,
                                            config.throttle_per_address)
     app.add_hook('before_request', open_request)
