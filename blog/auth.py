@@ -17,6 +17,7 @@ from blog.render import render
 from blog.responses import see_other
 
 SIGN_IN_FAILED = 'That username and password do not match an active account.'
+WRONG_CURRENT = 'That is not your current password.'
 
 
 def _throttle():
@@ -47,7 +48,7 @@ def register():
     if error:
         errors['password'] = error
     elif password != confirm:
-        errors['password_confirm'] = 'The two passwords differ.'
+        errors['password_confirm'] = forms.PASSWORDS_DIFFER
     if not errors:
         encoded = database.hash_password(password)  # outside the write transaction
         try:
@@ -125,12 +126,12 @@ def change_password():
                .where((User.id == user.id) & fn.check_password(current, User.password))
                .exists())
     if not matches:
-        errors['current_password'] = 'That is not your current password.'
+        errors['current_password'] = WRONG_CURRENT
     error = forms.password_error(new)
     if error:
         errors['new_password'] = error
     elif new != confirm:
-        errors['new_password_confirm'] = 'The two passwords differ.'
+        errors['new_password_confirm'] = forms.PASSWORDS_DIFFER
     if errors:
         return render('auth/password.html', status=422, errors=errors)
 

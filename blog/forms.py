@@ -13,6 +13,7 @@ from bottle import HTTPError, request
 USERNAME_RE = re.compile(r'^[a-z0-9_-]{3,30}$')
 EMAIL_RE = re.compile(r'^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$')
 PASSWORD_MIN, PASSWORD_MAX = 12, 1024
+PASSWORDS_DIFFER = 'The two passwords differ.'
 
 
 def _bad_request(what):
