@@ -6,8 +6,7 @@ Sections by concern; add to your section only.
 
 from peewee import JOIN, fn  # noqa: F401 - used by the sections below as they grow
 
-from blog.models import PUBLISHED, Post, User  # noqa: F401
-
+from blog.models import PUBLISHED, AuditEntry, Post, User  # noqa: F401
 
 # --- Posts (posts.py, history.py) ----------------------------------------------
 
@@ -25,5 +24,54 @@ from blog.models import PUBLISHED, Post, User  # noqa: F401
 
 
 # --- Admin and profiles (admin.py, settings.py) --------------------------------
+
+def user_post_count(user_id):
+    """A query counting every post of a user, drafts included (call .scalar())."""
+    return (Post
+            .select(fn.COUNT(Post.id))
+            .where(Post.author == user_id))
+
+
+def admin_user_list(name_filter=''):
+    """Every user with `post_count`, by username; `name_filter` matches the
+    username or display name anywhere, case-insensitively (LIKE wildcards in it
+    are escaped by peewee's contains())."""
+    # A correlated subquery, evaluated only for the rows on the page (ordered by
+    # the username index), instead of grouping every post of every user.
+    query = (User
+             .select(User, user_post_count(User.id).alias('post_count'))
+             .order_by(User.username))
+    if name_filter:
+        query = query.where(User.username.contains(name_filter) |
+                            User.display_name.contains(name_filter))
+    return query
+
+
+def other_active_admins(user_id):
+    """A query for the active admins other than user `user_id` (call .count())."""
+    return (User
+            .select(User.id)
+            .where(User.is_admin &
+                   User.is_active &
+                   (User.id != user_id)))
+
+
+def email_taken(email, user_id):
+    """A query for another user with `email`, compared case-insensitively."""
+    return (User
+            .select(User.id)
+            .where((fn.LOWER(User.email) == email.lower()) &
+                   (User.id != user_id)))
+
+
+def audit_trail(user_id, limit=100):
+    """The latest admin changes to user `user_id`, newest first, with their actor."""
+    Actor = User.alias('actor')  # noqa: N806 - a model alias reads like a model
+    return (AuditEntry
+            .select(AuditEntry, Actor)
+            .join(Actor, JOIN.LEFT_OUTER, on=(AuditEntry.actor == Actor.id))
+            .where(AuditEntry.user == user_id)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit))
 
 # --- end of admin section ---

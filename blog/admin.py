@@ -1,0 +1,170 @@
+"""The admin area: /admin/users (every user) and /admin/users/<username> (edit one).
+
+Edits use the same optimistic save and 409 page as /settings (blog.settings).
+Inside that save's IMMEDIATE transaction: the last-admin guard counts the other
+active admins (so two admins demoting each other at once cannot both succeed),
+deactivation ends the user's sessions, and an audit entry records the change.
+"""
+
+import json
+
+from bottle import HTTPError, request
+
+from blog import forms, queries, sessions
+from blog.conflicts import Field
+from blog.models import AuditEntry, utcnow
+from blog.models import User as UserModel
+from blog.render import render
+from blog.responses import see_other
+from blog.settings import (
+    PROFILE_FIELDS,
+    conflict_page,
+    form_values,
+    profile_errors,
+    read_profile,
+    read_version,
+    save_user,
+    saved_values,
+)
+
+PER_PAGE = 50
+FILTER_MAX = 100
+USER_FIELDS = PROFILE_FIELDS + (
+    Field('is_admin', 'Administrator', 'checkbox'),
+    Field('is_active', 'Active (can sign in)', 'checkbox'),
+)
+LABELS = {field.name: field.label for field in USER_FIELDS}
+LAST_ADMIN = ('%s is the last active administrator. Make another user an active admin '
+              'first, so that someone can still manage this site.')
+
+
+@sessions.admin_required
+def user_list():
+    """GET /admin/users: every user, 50 a page, filtered by ?q= (name)."""
+    page = forms.page_number()
+    if page is None:
+        raise HTTPError(404, 'No such page.')
+    name_filter = forms.query('q').strip()[:FILTER_MAX]
+    rows = list(queries.admin_user_list(name_filter)
+                .limit(PER_PAGE + 1)
+                .offset((page - 1) * PER_PAGE))
+    if page > 1 and not rows:
+        raise HTTPError(404, 'No such page.')
+    return render('admin/users.html', users=rows[:PER_PAGE], page=page,
+                  has_next=len(rows) > PER_PAGE, q=name_filter)
+
+
+def _find(username):
+    user = None
+    if len(username) <= 30:
+        user = UserModel.get_or_none(UserModel.username == username)
+    if user is None:
+        raise HTTPError(404, 'No such user.')
+    return user
+
+
+def read_user_form():
+    """The admin form's values: the profile fields and the two checkboxes."""
+    values = read_profile()
+    values['is_admin'] = forms.checkbox('is_admin')
+    values['is_active'] = forms.checkbox('is_active')
+    return values
+
+
+def last_admin_guard(user, changes):
+    """Form errors when this change would leave no active admin (else {}).
+
+    Runs inside the save's IMMEDIATE transaction, so the count of other active
+    admins cannot change before the UPDATE commits.
+    """
+    was_admin = user.is_admin and user.is_active
+    is_admin = changes.get('is_admin', (None, user.is_admin))[1]
+    is_active = changes.get('is_active', (None, user.is_active))[1]
+    if not was_admin or (is_admin and is_active):
+        return {}
+    if queries.other_active_admins(user.id).exists():
+        return {}
+    message = LAST_ADMIN % user.username
+    field = 'is_admin' if not is_admin else 'is_active'
+    return {field: message, 'form': message}
+
+
+def audit_and_sign_out(actor):
+    """The `after` step of an admin save: audit entry, and end sessions on deactivation."""
+    def after(user, changes):
+        AuditEntry.create(user=user.id, actor=actor.id, at=utcnow(),
+                          changes=json.dumps({name: [old, new] for name, (old, new)
+                                              in sorted(changes.items())},
+                                             ensure_ascii=False))
+        if changes.get('is_active') == (True, False):
+            sessions.end_sessions(user)
+    return after
+
+
+def _shown(name, value):
+    if name in ('is_admin', 'is_active'):
+        return 'yes' if value else 'no'
+    if value is None or value == '':
+        return '(empty)'
+    return str(value)
+
+
+def trail(user):
+    """The user's audit entries as rows for the page, newest first."""
+    rows = []
+    for entry in queries.audit_trail(user.id):
+        try:
+            changes = json.loads(entry.changes)
+        except ValueError:
+            changes = {}
+        rows.append({
+            'actor': entry.actor.username if entry.actor_id else 'a deleted user',
+            'at': entry.at,
+            'changes': [(LABELS.get(name, name), _shown(name, pair[0]), _shown(name, pair[1]))
+                        for name, pair in changes.items()
+                        if name != 'password' and isinstance(pair, list) and len(pair) == 2],
+        })
+    return rows
+
+
+def _page(user, values, version, errors, status=200):
+    return render('admin/user.html', status=status, user=user, values=values,
+                  version=version, errors=errors, trail=trail(user),
+                  post_count=queries.user_post_count(user.id).scalar())
+
+
+@sessions.admin_required
+def edit_user(username):
+    """GET: an admin's form for one user, with the audit trail. POST: save it."""
+    user = _find(username)
+    names = [field.name for field in USER_FIELDS]
+    if request.method == 'GET':
+        return _page(user, saved_values(user, names), user.version, {})
+
+    version = read_version()
+    values = read_user_form()
+    errors = profile_errors(values)
+    if not errors:
+        actor = sessions.current_user()
+        outcome = save_user(user.id, version, values, actor=actor,
+                            check=last_admin_guard, after=audit_and_sign_out(actor))
+        here = '/admin/users/%s' % user.username
+        if outcome.status == 'unchanged':
+            see_other(here + '?notice=unchanged')
+        if outcome.status == 'saved':
+            if user.id == actor.id and not (values['is_admin'] and values['is_active']):
+                # They demoted or deactivated themselves: this page is no longer theirs.
+                see_other('/settings?notice=saved' if values['is_active'] else '/')
+            see_other(here + '?notice=saved')
+        if outcome.status == 'conflict':
+            return conflict_page(outcome, USER_FIELDS, values,
+                                 'the profile of %s' % user.username, here,
+                                 here + '?notice=discarded')
+        errors = outcome.errors
+    return _page(user, form_values(values), version, errors, status=422)
+
+
+def install(app):
+    """Add this module's routes to `app`."""
+    app.route('/admin/users', 'GET', user_list)
+    app.route('/admin/users/<username>', ['GET', 'POST'], edit_user)
