@@ -60,6 +60,9 @@ def build_parser():
     serve.add_argument('--threads', type=_positive, default=4, help='worker threads (4)')
     serve.add_argument('--base-url', default=env.get('BLOG_BASE_URL') or '',
                        help='absolute URL for links in feeds (default http://HOST:PORT)')
+    serve.add_argument('--trusted-proxy', default=env.get('BLOG_TRUSTED_PROXY') or None,
+                       metavar='IP', help='address of a reverse proxy whose X-Forwarded-For '
+                       'and X-Forwarded-Proto to believe (default: none)')
 
     admin = sub.add_parser('create-admin', help='create an admin, or promote a user')
     admin.add_argument('username')
@@ -112,10 +115,17 @@ def serve(args):
     logging.getLogger('waitress.queue').setLevel(logging.ERROR)
     print('Blog on http://%s:%d/ (database %s, SQLite %s)'
           % (args.host, args.port, os.path.abspath(args.db), sqlite_version()), flush=True)
+    proxy = {}
+    if args.trusted_proxy:
+        # waitress then puts the client's address in REMOTE_ADDR (what the sign-in
+        # throttle counts) and drops forwarding headers from anyone else.
+        proxy = {'trusted_proxy': args.trusted_proxy, 'trusted_proxy_count': 1,
+                 'trusted_proxy_headers': {'x-forwarded-for', 'x-forwarded-proto'},
+                 'clear_untrusted_proxy_headers': True}
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident='',
                    # Above the app's own limit, so the app answers 413 with its page.
                    max_request_body_size=config.max_body_bytes * 4,
-                   channel_timeout=60, connection_limit=1000)
+                   channel_timeout=60, connection_limit=1000, **proxy)
 
 
 def _read_new_password():
