@@ -1,0 +1,453 @@
+"""/admin/users and /admin/users/<username>: permissions, listing, editing with the
+conflict page, the last-admin guard, deactivation, promotion and the audit trail."""
+
+import json
+import re
+import threading
+from urllib.parse import quote
+
+import pytest
+from webtest import TestApp
+
+from blog import admin as admin_module
+from blog.db import db
+from blog.models import AuditEntry, Post, Session, User
+from tests.conftest import PUBLISHED, Auth, csrf_from
+
+XSS = '<script>alert("x")</script>'
+_addresses = iter(range(10, 250))
+
+
+def signed_in(app, username):
+    """A new browser (own cookie jar) signed in as `username`."""
+    client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.%d' % next(_addresses)})
+    Auth(client).login(username)
+    return client
+
+
+def fresh(username):
+    return User.get(User.username == username)
+
+
+def row_for(page, username):
+    """The <tr> of the users table that links to `username`."""
+    rows = [row for row in re.findall(r'<tr>(.*?)</tr>', page.text, re.S)
+            if 'href="/admin/users/%s"' % username in row]
+    assert len(rows) == 1
+    return rows[0]
+
+
+def conflict_form(page, action):
+    forms = [form for key, form in page.forms.items()
+             if isinstance(key, int) and form.action == action and form.method.upper() == 'POST']
+    assert len(forms) == 1
+    return forms[0]
+
+
+def edit(client, username, status, **values):
+    """Open the admin form for `username`, set `values`, submit."""
+    form = client.get('/admin/users/%s' % username).forms['user-form']
+    for name, value in values.items():
+        form[name] = value
+    return form.submit(status=status)
+
+
+@pytest.fixture
+def root(make_user):
+    return make_user('root', is_admin=True)
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user('bob', display_name='Bob')
+
+
+@pytest.fixture
+def admin_client(app, root, bob):
+    return signed_in(app, 'root')
+
+
+# --- permissions --------------------------------------------------------------
+
+ROUTES = ['/admin/users', '/admin/users?q=bo&page=1', '/admin/users/bob', '/admin/users/root']
+
+
+@pytest.mark.parametrize('path', ROUTES)
+@pytest.mark.parametrize('who, status', [(None, 303), ('bob', 403), ('root', 200)])
+def test_get_permission_matrix(app, root, bob, dbconn, path, who, status):
+    client = signed_in(app, who) if who else TestApp(app)
+    response = client.get(path, status=status)
+    if status == 303:
+        assert response.headers['Location'].startswith('/login?next=/admin/users')
+        assert response.headers['Location'] == '/login?next=' + quote(path, safe='/')
+    if status == 403:
+        assert 'for administrators' in response.text
+
+
+@pytest.mark.parametrize('who, status', [(None, 303), ('bob', 403), ('root', 303)])
+def test_post_permission_matrix(app, root, bob, dbconn, who, status):
+    client = signed_in(app, who) if who else TestApp(app)
+    token = csrf_from(client.get('/login'))  # anonymous visitors get a session too
+    client.post('/admin/users/bob', {'csrf_token': token, 'version': '1',
+                                     'display_name': 'Changed', 'is_active': '1'},
+                status=status)
+    assert (fresh('bob').display_name == 'Changed') == (who == 'root')
+
+
+@pytest.mark.parametrize('method', ['get', 'post'])
+@pytest.mark.parametrize('name', ['nobody', 'BOB', 'x' * 200, 'b%C3%B6b'])
+def test_unknown_user_is_404(admin_client, dbconn, method, name):
+    token = csrf_from(admin_client.get('/admin/users'))
+    if method == 'get':
+        admin_client.get('/admin/users/' + name, status=404)
+    else:
+        admin_client.post('/admin/users/' + name, {'csrf_token': token, 'version': '1'},
+                          status=404)
+
+
+def test_admin_link_in_the_header_only_for_admins(app, root, bob, dbconn):
+    assert 'href="/admin/users"' in signed_in(app, 'root').get('/').text
+    assert 'href="/admin/users"' not in signed_in(app, 'bob').get('/').text
+
+
+# --- the list ---------------------------------------------------------------------
+
+def test_list_shows_role_state_posts_last_sign_in(app, admin_client, make_user, make_post,
+                                                  bob, dbconn):
+    make_user('carol', is_active=False)
+    make_post(bob)
+    make_post(bob, status='draft')
+    page = admin_client.get('/admin/users')
+    rows = {name: row_for(page, name) for name in ('bob', 'carol', 'root')}
+    assert len(re.findall('<tr>', page.text)) == 4  # the header and three users
+    assert 'author' in rows['bob'] and 'active' in rows['bob'] and '<td>2</td>' in rows['bob']
+    assert 'deactivated' in rows['carol'] and 'never' in rows['carol']
+    assert 'admin' in rows['root'] and 'never' not in rows['root']  # root just signed in
+    assert '<time datetime=' in rows['root']
+    assert 'href="/admin/users/bob"' in page.text
+
+
+def test_list_is_paginated_50_a_page(admin_client, make_user, dbconn):
+    for n in range(60):
+        make_user('user%02d' % n)
+    first = admin_client.get('/admin/users')
+    assert first.text.count('href="/admin/users/') == 50  # bob, root, user00..user47
+    assert 'href="/admin/users/user47"' in first.text
+    assert 'href="/admin/users?page=2"' in first.text
+    second = admin_client.get('/admin/users?page=2')
+    # 62 users by username: the second page holds user48..user59.
+    assert second.text.count('href="/admin/users/') == 12
+    assert 'href="/admin/users/user48"' in second.text and 'rel="next"' not in second.text
+    assert 'rel="prev"' in second.text
+    admin_client.get('/admin/users?page=3', status=404)
+
+
+@pytest.mark.parametrize('page', ['0', '-1', 'abc', '9999999', '1.5'])
+def test_bad_page_is_404(admin_client, dbconn, page):
+    admin_client.get('/admin/users?page=' + page, status=404)
+
+
+@pytest.mark.parametrize('q, expected', [
+    ('BO', {'bob'}),                  # username, any case
+    ('roBERT', {'bob'}),              # display name, any case
+    ('_', {'rob_ert'}),               # LIKE's one-character wildcard is literal here
+    ('%', {'hundred'}),                # ... and so is its any-string wildcard
+    ('zzz', set()),
+    ('', {'bob', 'rob_ert', 'hundred', 'root'}),
+])
+def test_list_filter_by_name(admin_client, make_user, bob, dbconn, q, expected):
+    User.update(display_name='Robert').where(User.id == bob.id).execute()
+    make_user('rob_ert')
+    make_user('hundred', display_name='100% sure')
+    page = admin_client.get('/admin/users', {'q': q})
+    shown = {name for name in ('bob', 'rob_ert', 'hundred', 'root')
+             if 'href="/admin/users/%s"' % name in page.text}
+    assert shown == expected
+    assert page.forms['filter-form']['q'].value == q
+
+
+def test_filter_is_kept_across_pages(admin_client, make_user, dbconn):
+    for n in range(55):
+        make_user('match%02d' % n)
+    page = admin_client.get('/admin/users?q=match')
+    assert 'href="/admin/users?q=match&amp;page=2"' in page.text
+    assert admin_client.get('/admin/users?q=match&page=2').text.count(
+        'href="/admin/users/match') == 5
+
+
+# --- editing -------------------------------------------------------------------
+
+def test_user_page_shows_profile_post_count_and_author_link(admin_client, make_post, bob,
+                                                            dbconn):
+    make_post(bob)
+    page = admin_client.get('/admin/users/bob')
+    assert 'href="/authors/bob"' in page.text
+    assert '1 post ' in page.text
+    form = page.forms['user-form']
+    assert form['display_name'].value == 'Bob' and form['version'].value == '1'
+    assert form['is_active'].checked and not form['is_admin'].checked
+
+
+def test_admin_edits_a_user_and_the_change_is_audited(admin_client, root, bob, dbconn):
+    response = edit(admin_client, 'bob', 303, display_name='Robert', email='bob@example.com',
+                    bio='Writes\r\nthings', is_admin=True)
+    assert response.headers['Location'] == '/admin/users/bob?notice=saved'
+    user = fresh('bob')
+    assert (user.display_name, user.email, user.bio, user.is_admin) == (
+        'Robert', 'bob@example.com', 'Writes\nthings', True)
+    assert user.version == 2 and user.updated_by_id == root.id
+
+    entry = AuditEntry.get(AuditEntry.user == bob.id)
+    assert entry.actor_id == root.id and entry.at is not None
+    assert json.loads(entry.changes) == {
+        'display_name': ['Bob', 'Robert'], 'email': [None, 'bob@example.com'],
+        'bio': ['', 'Writes\nthings'], 'is_admin': [False, True]}
+    assert 'password' not in entry.changes and 'scrypt' not in entry.changes
+
+    page = response.follow()
+    trail = page.text[page.text.index('id="audit"'):]
+    assert 'root' in trail and 'Display name' in trail and 'Robert' in trail
+    assert 'Administrator' in trail and '>no<' in trail and '>yes<' in trail
+
+
+def test_audit_trail_is_newest_first(admin_client, bob, dbconn):
+    edit(admin_client, 'bob', 303, display_name='First change')
+    edit(admin_client, 'bob', 303, display_name='Second change')
+    page = admin_client.get('/admin/users/bob')
+    trail = page.text[page.text.index('id="audit"'):]
+    # Newest first: "First change -> Second change" above "Bob -> First change".
+    assert trail.index('Second change') < trail.index('>Bob<')
+    assert AuditEntry.select().where(AuditEntry.user == bob.id).count() == 2
+
+
+def test_unchanged_admin_save_is_303_without_audit_entry(admin_client, bob, dbconn):
+    response = edit(admin_client, 'bob', 303)
+    assert response.headers['Location'] == '/admin/users/bob?notice=unchanged'
+    assert fresh('bob').version == 1
+    assert AuditEntry.select().count() == 0
+
+
+def test_checkboxes_any_value_is_true_absent_is_false(admin_client, root, bob, dbconn):
+    token = csrf_from(admin_client.get('/admin/users/bob'))
+    admin_client.post('/admin/users/bob', {
+        'csrf_token': token, 'version': '1', 'display_name': 'Bob', 'is_admin': 'off',
+        'is_active': ''}, status=303)
+    user = fresh('bob')
+    assert user.is_admin is True and user.is_active is True
+    admin_client.post('/admin/users/bob', {
+        'csrf_token': token, 'version': '2', 'display_name': 'Bob'}, status=303)
+    user = fresh('bob')
+    assert user.is_admin is False and user.is_active is False
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('display_name', 'x' * 81, 'at most 80'),
+    ('bio', 'b' * 2001, 'at most 2000'),
+    ('email', 'nope', 'Enter an email address'),
+])
+def test_admin_form_invalid_is_422_with_input_kept(admin_client, bob, dbconn, field, value,
+                                                   message):
+    response = edit(admin_client, 'bob', 422, is_admin=True, **{field: value})
+    assert message in response.text and 'id="f-%s-error"' % field in response.text
+    form = response.forms['user-form']
+    assert form[field].value == value and form['is_admin'].checked
+    assert fresh('bob').version == 1 and AuditEntry.select().count() == 0
+
+
+def test_admin_email_must_be_unique(admin_client, make_user, bob, dbconn):
+    make_user('carol', email='carol@example.com')
+    response = edit(admin_client, 'bob', 422, email='Carol@example.com')
+    assert 'belongs to another account' in response.text
+    assert fresh('bob').email is None
+
+
+# --- conflicts between the admin and the user -----------------------------------------
+
+def test_admin_stale_form_after_user_saved_gets_409_and_can_overwrite(app, admin_client, bob,
+                                                                      dbconn):
+    admin_form = admin_client.get('/admin/users/bob').forms['user-form']
+    user_client = signed_in(app, 'bob')
+    settings = user_client.get('/settings').forms['settings-form']
+    settings['display_name'] = 'Bob by himself'
+    settings['bio'] = 'My own words'
+    settings.submit(status=303)
+    assert fresh('bob').version == 2
+
+    admin_form['display_name'] = 'Bob by the admin'
+    admin_form['is_admin'] = True
+    page = admin_form.submit(status=409)
+    assert 'Bob by himself' in page.text and 'Bob by the admin' in page.text
+    assert 'My own words' in page.text
+    assert 'href="/admin/users/bob?notice=discarded"' in page.text
+    user = fresh('bob')
+    assert user.display_name == 'Bob by himself' and not user.is_admin
+    assert AuditEntry.select().count() == 0
+
+    form = conflict_form(page, '/admin/users/bob')
+    assert form['version'].value == '2'
+    assert form['display_name'].value == 'Bob by the admin' and form['is_admin'].checked
+    assert form['bio'].value == ''  # the admin's (stale) bio, kept as typed
+    form.submit(status=303)
+    user = fresh('bob')
+    assert (user.display_name, user.bio, user.is_admin, user.version) == (
+        'Bob by the admin', '', True, 3)
+    changes = json.loads(AuditEntry.get(AuditEntry.user == bob.id).changes)
+    assert changes['display_name'] == ['Bob by himself', 'Bob by the admin']
+
+
+def test_conflict_compares_checkboxes(app, root, bob, dbconn, make_user):
+    make_user('root2', is_admin=True)
+    first, second = signed_in(app, 'root'), signed_in(app, 'root2')
+    stale = second.get('/admin/users/bob').forms['user-form']
+    edit(first, 'bob', 303, is_active=False)
+    stale['display_name'] = 'Renamed'
+    page = stale.submit(status=409)
+    compare = page.text[page.text.index('class="compare"'):page.text.index('</table>')]
+    assert 'Active (can sign in)' in compare
+    active_row = compare[compare.index('Active (can sign in)'):]
+    assert active_row.index('>no<') < active_row.index('>yes<')  # saved no, yours yes
+
+
+def test_user_stale_settings_after_admin_edit_gets_409(app, admin_client, bob, dbconn):
+    user_client = signed_in(app, 'bob')
+    stale = user_client.get('/settings').forms['settings-form']
+    edit(admin_client, 'bob', 303, display_name='Set by admin')
+    stale['bio'] = 'Typed by bob'
+    page = stale.submit(status=409)
+    assert 'Set by admin' in page.text and 'Typed by bob' in page.text
+    assert 'root' in page.text  # who saved the newer version
+    form = conflict_form(page, '/settings')
+    assert form['version'].value == '2'
+    assert fresh('bob').bio == ''
+
+
+def test_stale_but_identical_admin_form_is_303(app, admin_client, bob, dbconn):
+    stale = admin_client.get('/admin/users/bob').forms['user-form']
+    signed_in(app, 'bob')  # a sign-in does not change the version
+    user_client = signed_in(app, 'bob')
+    form = user_client.get('/settings').forms['settings-form']
+    form['display_name'] = 'Same'
+    form.submit(status=303)
+    stale['display_name'] = 'Same'
+    response = stale.submit(status=303)
+    assert response.headers['Location'] == '/admin/users/bob?notice=unchanged'
+    assert fresh('bob').version == 2
+
+
+# --- the last-admin guard -------------------------------------------------------------
+
+@pytest.mark.parametrize('field', ['is_admin', 'is_active'])
+def test_the_last_admin_cannot_demote_or_deactivate_themselves(admin_client, root, dbconn,
+                                                               field):
+    response = edit(admin_client, 'root', 422, **{field: False})
+    assert 'root is the last active administrator' in response.text
+    assert 'id="f-%s-error"' % field in response.text
+    assert not response.forms['user-form'][field].checked  # input kept
+    user = fresh('root')
+    assert user.is_admin and user.is_active and user.version == 1
+    assert AuditEntry.select().count() == 0
+    assert admin_client.get('/admin/users').status_code == 200  # still signed in
+
+
+def test_an_inactive_admin_does_not_count(app, admin_client, make_user, dbconn):
+    make_user('sleeper', is_admin=True, is_active=False)
+    response = edit(admin_client, 'root', 422, is_admin=False)
+    assert 'last active administrator' in response.text
+
+
+def test_with_another_admin_you_may_demote_yourself(app, admin_client, make_user, dbconn):
+    make_user('root2', is_admin=True)
+    response = edit(admin_client, 'root', 303, is_admin=False)
+    assert response.headers['Location'] == '/settings?notice=saved'
+    assert not fresh('root').is_admin
+    admin_client.get('/admin/users', status=403)  # on the very next request
+    # root2 is now the last admin, and cannot leave either.
+    second = signed_in(app, 'root2')
+    edit(second, 'root2', 422, is_active=False)
+
+
+def test_deactivating_yourself_signs_you_out(app, admin_client, make_user, dbconn):
+    make_user('root2', is_admin=True)
+    response = edit(admin_client, 'root', 303, is_active=False)
+    assert response.headers['Location'] == '/'
+    assert 'Signed in as' not in admin_client.get('/').text
+
+
+def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(app, root, make_user,
+                                                                    dbconn, monkeypatch):
+    make_user('root2', is_admin=True)
+    clients = {'root': signed_in(app, 'root'), 'root2': signed_in(app, 'root2')}
+    forms = {name: client.get('/admin/users/%s' % other).forms['user-form']
+             for (name, client), other in zip(clients.items(), ['root2', 'root'], strict=True)}
+    barrier = threading.Barrier(2)
+    real_save = admin_module.save_user
+
+    def save_after_both_checked(*args, **kwargs):
+        barrier.wait(timeout=10)  # both are past the permission check now
+        return real_save(*args, **kwargs)
+    monkeypatch.setattr(admin_module, 'save_user', save_after_both_checked)
+
+    statuses = {}
+
+    def demote(name):
+        form = forms[name]
+        form['is_admin'] = False
+        statuses[name] = form.submit(expect_errors=True).status_code
+    threads = [threading.Thread(target=demote, args=(name,)) for name in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses.values()) == [303, 422]
+    db.connect(reuse_if_open=True)
+    admins = [u.username for u in User.select().where(User.is_admin & User.is_active)]
+    assert len(admins) == 1
+    assert AuditEntry.select().count() == 1
+
+
+# --- deactivation and promotion -------------------------------------------------------
+
+def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(app, admin_client, bob,
+                                                                 make_post, dbconn):
+    post = make_post(bob, title='Still here')
+    bob_client = signed_in(app, 'bob')
+    other_bob = signed_in(app, 'bob')
+    assert 'Signed in as' in bob_client.get('/').text
+    assert Session.select().where(Session.user == bob.id).count() == 2
+
+    edit(admin_client, 'bob', 303, is_active=False)
+    assert Session.select().where(Session.user == bob.id).count() == 0
+    assert 'Signed in as' not in bob_client.get('/').text
+    other_bob.get('/settings', status=303)
+    Auth(TestApp(app)).login('bob', status=422)
+    assert Post.get_by_id(post.id).status == PUBLISHED
+    changes = json.loads(AuditEntry.get(AuditEntry.user == bob.id).changes)
+    assert changes == {'is_active': [True, False]}
+    page = admin_client.get('/admin/users')
+    assert 'deactivated' in page.text
+
+    edit(admin_client, 'bob', 303, is_active=True)  # reactivated: may sign in again
+    Auth(TestApp(app)).login('bob', status=303)
+
+
+def test_promotion_takes_effect_on_the_next_request(app, admin_client, bob, dbconn):
+    bob_client = signed_in(app, 'bob')
+    bob_client.get('/admin/users', status=403)
+    edit(admin_client, 'bob', 303, is_admin=True)
+    assert bob_client.get('/admin/users').status_code == 200
+    assert 'href="/admin/users"' in bob_client.get('/').text
+
+
+# --- escaping -------------------------------------------------------------------------
+
+def test_display_name_and_bio_are_escaped_on_every_admin_page(app, admin_client, bob, dbconn):
+    edit(admin_client, 'bob', 303, display_name=XSS, bio=XSS + '\n<b>bold</b>')
+    pages = [admin_client.get('/admin/users'), admin_client.get('/admin/users/bob'),
+             admin_client.get('/admin/users?q=script'), signed_in(app, 'bob').get('/settings')]
+    stale = admin_client.get('/admin/users/bob').forms['user-form']
+    edit(admin_client, 'bob', 303, display_name='Plain')
+    stale['bio'] = XSS + ' mine'
+    pages.append(stale.submit(status=409))
+    for page in pages:
+        assert '<script>alert' not in page.text and '<b>bold' not in page.text
+        assert '&lt;script&gt;' in page.text
