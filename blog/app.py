@@ -14,7 +14,7 @@ import os
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
-from blog import admin, auth, home, sessions, settings
+from blog import admin, auth, history, home, posts, sessions, settings
 from blog.cache import Cache
 from blog.config import Config
 from blog.db import db, init_db
@@ -26,7 +26,7 @@ log = logging.getLogger('blog')
 STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
-MODULES = [auth, home, settings, admin]
+MODULES = [auth, home, posts, history, settings, admin]
 
 ERROR_TITLES = {
     400: 'Bad request',

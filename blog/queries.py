@@ -6,9 +6,39 @@ Sections by concern; add to your section only.
 
 from peewee import JOIN, fn  # noqa: F401 - used by the sections below as they grow
 
-from blog.models import PUBLISHED, AuditEntry, Post, User  # noqa: F401
+from blog.models import PUBLISHED, AuditEntry, Post, Revision, User  # noqa: F401
 
 # --- Posts (posts.py, history.py) ----------------------------------------------
+
+def post_with_author(post_id):
+    """The post `post_id` with its author joined (one query), or None."""
+    return (Post
+            .select(Post, User)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.id == post_id)
+            .first())
+
+
+def post_revisions(post_id):
+    """A post's saved revisions, newest first, with who saved them (no bodies)."""
+    saver = User.alias()
+    return (Revision
+            .select(Revision.id, Revision.version, Revision.title, Revision.status,
+                    Revision.saved_at, Revision.saved_by, saver.username, saver.display_name)
+            .join(saver, JOIN.LEFT_OUTER, on=(Revision.saved_by == saver.id))
+            .where(Revision.post == post_id)
+            .order_by(Revision.version.desc()))
+
+
+def post_revision(post_id, version):
+    """Revision `version` of a post with who saved it, or None."""
+    saver = User.alias()
+    return (Revision
+            .select(Revision, saver)
+            .join(saver, JOIN.LEFT_OUTER, on=(Revision.saved_by == saver.id))
+            .where((Revision.post == post_id) &
+                   (Revision.version == version))
+            .first())
 
 # --- end of posts section ---
 
