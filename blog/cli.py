@@ -173,22 +173,19 @@ def create_admin(args):
 
 
 def list_users(args):
-    """Print every user with their role and state."""
-    from peewee import JOIN, fn
-
-    from blog.models import Post, User
+    """Print every user with their role, state, post count and last sign-in."""
+    from blog.queries import admin_user_list
 
     _open(args.db)
-    query = (User
-             .select(User, fn.COUNT(Post.id).alias('post_count'))
-             .join(Post, JOIN.LEFT_OUTER, on=(Post.author == User.id))
-             .group_by(User.id)
-             .order_by(User.username))
-    print('%-30s %-6s %-11s %6s' % ('USERNAME', 'ROLE', 'STATE', 'POSTS'))
-    for user in query:
-        print('%-30s %-6s %-11s %6d' % (user.username, 'admin' if user.is_admin else 'author',
-                                        'active' if user.is_active else 'deactivated',
-                                        user.post_count))
+    row = '%-30s %-6s %-11s %6s  %-17s'
+    print((row % ('USERNAME', 'ROLE', 'STATE', 'POSTS', 'LAST SIGN-IN (UTC)')).rstrip())
+    # The same query as /admin/users: post counts per listed user, not a GROUP BY
+    # over every post.
+    for user in admin_user_list():
+        last = user.last_login_at.strftime('%Y-%m-%d %H:%M') if user.last_login_at else 'never'
+        print((row % (user.username, 'admin' if user.is_admin else 'author',
+                      'active' if user.is_active else 'deactivated', user.post_count,
+                      last)).rstrip())
 
 
 def backup(args):

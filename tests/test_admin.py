@@ -3,6 +3,8 @@ conflict page, the last-admin guard, deactivation, promotion and the audit trail
 
 import json
 import re
+import subprocess
+import sys
 import threading
 from urllib.parse import quote
 
@@ -12,7 +14,7 @@ from webtest import TestApp
 from blog import admin as admin_module
 from blog.db import db
 from blog.models import AuditEntry, Post, Session, User
-from tests.conftest import PUBLISHED, Auth, csrf_from
+from tests.conftest import PUBLISHED, ROOT, Auth, csrf_from
 
 XSS = '<script>alert("x")</script>'
 _addresses = iter(range(10, 250))
@@ -451,3 +453,20 @@ def test_display_name_and_bio_are_escaped_on_every_admin_page(app, admin_client,
     for page in pages:
         assert '<script>alert' not in page.text and '<b>bold' not in page.text
         assert '&lt;script&gt;' in page.text
+
+
+# --- the `users` command ----------------------------------------------------------------
+
+def test_users_command_lists_roles_states_posts_and_last_sign_in(app, config, admin_client,
+                                                                  make_user, make_post, bob,
+                                                                  dbconn):
+    make_user('carol', is_active=False)
+    make_post(bob)
+    result = subprocess.run([sys.executable, 'run.py', 'users', '--db', config.db_path],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines[0][:4] == ['USERNAME', 'ROLE', 'STATE', 'POSTS']
+    assert lines[1] == ['bob', 'author', 'active', '1', 'never']
+    assert lines[2] == ['carol', 'author', 'deactivated', '0', 'never']
+    assert lines[3][:4] == ['root', 'admin', 'active', '0'] and lines[3][4] != 'never'
