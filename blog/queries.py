@@ -69,7 +69,9 @@ def admin_user_list(name_filter=''):
     # A correlated subquery, evaluated only for the rows on the page (ordered by
     # the username index), instead of grouping every post of every user.
     query = (User
-             .select(User, user_post_count(User.id).alias('post_count'))
+             .select(User.id, User.username, User.display_name, User.is_admin,
+                     User.is_active, User.created_at, User.last_login_at,
+                     user_post_count(User.id).alias('post_count'))
              .order_by(User.username))
     if name_filter:
         query = query.where(User.username.contains(name_filter) |
