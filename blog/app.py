@@ -14,7 +14,20 @@ import os
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
 
-from blog import admin, auth, history, home, posts, sessions, settings
+from blog import (
+    admin,
+    auth,
+    discovery,
+    exports,
+    feeds,
+    history,
+    home,
+    posts,
+    search,
+    sessions,
+    settings,
+    tags,
+)
 from blog.cache import Cache
 from blog.config import Config
 from blog.db import db, init_db
@@ -26,7 +39,7 @@ log = logging.getLogger('blog')
 STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
-MODULES = [auth, home, posts, history, settings, admin]
+MODULES = [auth, home, posts, history, settings, admin, feeds, search, tags, discovery, exports]
 
 ERROR_TITLES = {
     400: 'Bad request',

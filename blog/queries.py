@@ -6,7 +6,7 @@ Sections by concern; add to your section only.
 
 from peewee import JOIN, fn  # noqa: F401 - used by the sections below as they grow
 
-from blog.models import PUBLISHED, AuditEntry, Post, Revision, User  # noqa: F401
+from blog.models import PUBLISHED, AuditEntry, Post, PostSearch, PostTag, Revision, User  # noqa: F401
 
 # --- Posts (posts.py, history.py) ----------------------------------------------
 
@@ -49,6 +49,100 @@ def post_revision(post_id, version):
 
 
 # --- Feeds, search, tags, sitemap, export (feeds.py, search.py, tags.py, ...) ---
+
+def published_posts():
+    """Published posts with their authors, newest first (ties: the later id)."""
+    return (Post
+            .select(Post, User)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.status == PUBLISHED)
+            .order_by(Post.published_at.desc(), Post.id.desc()))
+
+
+def author_published_posts(author):
+    """`author`'s published posts, newest first."""
+    return published_posts().where(Post.author == author.id)
+
+
+def tag_published_posts(tag):
+    """Published posts carrying `tag` (exact, normalised), newest first."""
+    return (published_posts()
+            .join(PostTag, on=(PostTag.post == Post.id))
+            .where(PostTag.tag == tag))
+
+
+def tag_exists(tag):
+    """True when at least one published post carries `tag` (drafts' tags stay private)."""
+    return (PostTag
+            .select(PostTag.post)
+            .join(Post, on=(PostTag.post == Post.id))
+            .where((PostTag.tag == tag) & (Post.status == PUBLISHED))
+            .exists())
+
+
+SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
+
+
+def search_published(match, snippet_tokens=24):
+    """Published posts matching the FTS5 expression `match`, best first (bm25).
+
+    Each row has `title_marked` and `snippet` with the matches wrapped in the
+    private-use markers above; the caller escapes the text, then turns the
+    markers into <mark>. Titles weigh most, then tags, then the body.
+    """
+    table = PostSearch._meta.entity
+    rank = PostSearch.bm25(10.0, 1.0, 4.0)
+    return (PostSearch
+            .select(Post.id, Post.title, Post.published_at, Post.tags,
+                    User.username, User.display_name,
+                    fn.highlight(table, 0, SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE)
+                    .alias('title_marked'),
+                    fn.snippet(table, 1, SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE, '…',
+                               snippet_tokens).alias('snippet'))
+            .join(Post, on=(Post.id == PostSearch.rowid))
+            .join(User, on=(Post.author == User.id))
+            .where(PostSearch.match(match) & (Post.status == PUBLISHED))
+            .order_by(rank, Post.published_at.desc(), Post.id.desc()))
+
+
+def sitemap_posts():
+    """(id, updated_at) of published posts, oldest id first (stable chunks)."""
+    return (Post
+            .select(Post.id, Post.updated_at)
+            .where(Post.status == PUBLISHED)
+            .order_by(Post.id))
+
+
+def sitemap_authors():
+    """Authors with a published post: username and their latest post update."""
+    return (User
+            .select(User.username, fn.MAX(Post.updated_at).alias('lastmod'))
+            .join(Post, on=(Post.author == User.id))
+            .where(Post.status == PUBLISHED)
+            .group_by(User.id)
+            .order_by(User.username))
+
+
+def sitemap_tags():
+    """Tags on published posts, with their latest post update."""
+    return (PostTag
+            .select(PostTag.tag, fn.MAX(Post.updated_at).alias('lastmod'))
+            .join(Post, on=(PostTag.post == Post.id))
+            .where(Post.status == PUBLISHED)
+            .group_by(PostTag.tag)
+            .order_by(PostTag.tag))
+
+
+def export_posts(author=None):
+    """Posts (drafts too) for an export, by author then creation: all authors'
+    when `author` is None."""
+    query = (Post
+             .select(Post, User)
+             .join(User, on=(Post.author == User.id))
+             .order_by(User.username, Post.created_at, Post.id))
+    if author is not None:
+        query = query.where(Post.author == author.id)
+    return query
 
 # --- end of readers' features section ---
 

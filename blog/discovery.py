@@ -1,0 +1,140 @@
+"""For search engines: /sitemap.xml and /robots.txt.
+
+The sitemap lists the homepage, the authors list, every published post (with its
+last change as <lastmod>), the page of every author with a published post and
+every tag a published post carries; all URLs absolute, from config.site_url.
+Up to CHUNK URLs it is one <urlset>. A bigger site gets a <sitemapindex> whose
+parts are /sitemap.xml?part=<section>-<n> (sitemaps.org allows 50,000 URLs a
+file; smaller parts keep each response quick and the memory of one request
+small). Everything is cached until the next public write.
+"""
+
+import re
+from urllib.parse import quote
+
+from bottle import HTTPError, request, response
+from peewee import fn
+
+from blog import forms, queries, tags
+from blog.cache import cached
+from blog.models import PUBLISHED, Post
+from blog.render import iso_datetime
+
+CHUNK = 10000
+SECTIONS = ('pages', 'posts', 'authors', 'tags')
+XML_TYPE = 'application/xml; charset=utf-8'
+_PART = re.compile(r'^(pages|posts|authors|tags)-([1-9][0-9]{0,5})$')
+
+ROBOTS = """User-agent: *
+Allow: /
+Disallow: /admin
+Disallow: /settings
+Disallow: /login
+Disallow: /register
+Disallow: /posts/new
+
+Sitemap: %s/sitemap.xml
+"""
+
+
+def _site_url():
+    return request.app.config['blog.config'].site_url
+
+
+def _latest_update():
+    return _as_datetime(Post
+                        .select(fn.MAX(Post.updated_at))
+                        .where(Post.status == PUBLISHED)
+                        .scalar())
+
+
+def _counts():
+    """How many URLs each section holds."""
+    return {
+        'pages': 2,
+        'posts': queries.sitemap_posts().count(),
+        'authors': queries.sitemap_authors().count(),
+        'tags': queries.sitemap_tags().count(),
+    }
+
+
+def _urls(section, number):
+    """(path, lastmod datetime or None) of part `number` (from 1) of `section`."""
+    offset = (number - 1) * CHUNK
+    if section == 'pages':
+        latest = _latest_update()
+        return [('/', latest), ('/authors', latest)]
+    if section == 'posts':
+        rows = queries.sitemap_posts().limit(CHUNK).offset(offset)
+        return [('/posts/%d' % post.id, post.updated_at) for post in rows]
+    if section == 'authors':
+        rows = queries.sitemap_authors().limit(CHUNK).offset(offset)
+        return [('/authors/' + quote(user.username), _as_datetime(user.lastmod))
+                for user in rows]
+    rows = queries.sitemap_tags().limit(CHUNK).offset(offset)
+    return [(tags.tag_path(row.tag), _as_datetime(row.lastmod)) for row in rows]
+
+
+def _as_datetime(value):
+    """MAX() of a timestamp column comes back as the raw integer microseconds."""
+    if value is None or not isinstance(value, int):
+        return value
+    return Post.updated_at.python_value(value)
+
+
+def _render(template, **context):
+    env = request.app.config['blog.jinja']
+    return env.get_template(template).render(**context)
+
+
+def _urlset(parts):
+    site_url = _site_url()
+    urls = [{'loc': site_url + path, 'lastmod': iso_datetime(lastmod)}
+            for section, number in parts for path, lastmod in _urls(section, number)]
+    return _render('discovery/sitemap.xml', urls=urls)
+
+
+def _document(part):
+    counts = _counts()
+    if part is None:
+        if sum(counts.values()) <= CHUNK:
+            return _urlset([(section, 1) for section in SECTIONS])
+        site_url = _site_url()
+        latest = iso_datetime(_latest_update())
+        sitemaps = [{'loc': '%s/sitemap.xml?part=%s-%d' % (site_url, section, number),
+                     'lastmod': latest}
+                    for section in SECTIONS
+                    for number in range(1, (counts[section] + CHUNK - 1) // CHUNK + 1)]
+        return _render('discovery/sitemap_index.xml', sitemaps=sitemaps)
+    section, number = part
+    if number > max(1, (counts[section] + CHUNK - 1) // CHUNK):
+        return None
+    return _urlset([part])
+
+
+def sitemap():
+    """GET /sitemap.xml (or ?part=<section>-<n> of a big site's index)."""
+    raw = forms.query('part')
+    part = None
+    if raw:
+        match = _PART.match(raw)
+        if match is None:
+            raise HTTPError(404, 'There is no such part of the sitemap.')
+        part = (match.group(1), int(match.group(2)))
+    body = cached(('sitemap', part, CHUNK), lambda: _document(part) or '')
+    if not body:
+        raise HTTPError(404, 'There is no such part of the sitemap.')
+    response.content_type = XML_TYPE
+    return body
+
+
+def robots():
+    """GET /robots.txt: crawl everything public; where the sitemap is."""
+    response.content_type = 'text/plain; charset=utf-8'
+    return ROBOTS % _site_url()
+
+
+def install(app):
+    """Add this module's routes to `app`."""
+    app.route('/sitemap.xml', 'GET', sitemap)
+    app.route('/robots.txt', 'GET', robots)

@@ -1,0 +1,134 @@
+"""Atom 1.0 feeds: /feed.atom (everyone), /authors/<username>/feed.atom and
+/tags/<tag>/feed.atom; the latest 20 published posts, drafts never.
+
+Rendered from the Jinja2 template feeds/atom.xml (autoescape is on for .xml), with
+every text stripped of the characters XML 1.0 forbids, so any title makes a valid
+document. Absolute links come only from config.site_url. Entry ids are tag: URIs
+(RFC 4151) built from the site's host, the post's first publication date and its
+path, so they never change when a post is edited. Each feed is cached per URL
+until the next public write, and answers If-None-Match with 304.
+"""
+
+import hashlib
+import re
+from urllib.parse import quote, urlsplit
+
+from bottle import HTTPError, HTTPResponse, request, response
+
+from blog import queries, tags
+from blog.cache import cached
+from blog.models import User, utcnow
+from blog.render import iso_datetime
+
+FEED_SIZE = 20
+CONTENT_TYPE = 'application/atom+xml; charset=utf-8'
+
+# Everything outside XML 1.0's Char production.
+_NOT_XML = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
+
+
+def xml_text(value):
+    """`value` as text that can go in an XML document."""
+    return _NOT_XML.sub('', value or '')
+
+
+def _config():
+    return request.app.config['blog.config']
+
+
+def entry_id(site_url, post):
+    """A permanent tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7."""
+    parts = urlsplit(site_url)
+    day = (post.published_at or post.created_at).strftime('%Y-%m-%d')
+    return 'tag:%s,%s:%s/posts/%d' % (parts.hostname or 'localhost', day,
+                                      parts.path.rstrip('/'), post.id)
+
+
+def _entry(site_url, post):
+    author = post.author
+    return {
+        'id': entry_id(site_url, post),
+        'title': xml_text(post.title),
+        'url': '%s/posts/%d' % (site_url, post.id),
+        'published': iso_datetime(post.published_at),
+        'updated': iso_datetime(max(post.updated_at, post.published_at)),
+        'author_name': xml_text(author.name),
+        'author_url': '%s/authors/%s' % (site_url, quote(author.username)),
+        'tags': [xml_text(tag) for tag in post.tags],
+        'html': xml_text(post.html),
+    }
+
+
+def build_feed(title, path, page_path, query):
+    """The Atom document (text) for the newest FEED_SIZE posts of `query`."""
+    config = _config()
+    site_url = config.site_url
+    posts = list(query.limit(FEED_SIZE))
+    entries = [_entry(site_url, post) for post in posts]
+    if posts:
+        updated = max(max(p.updated_at, p.published_at) for p in posts)
+    else:
+        updated = utcnow()
+    template = request.app.config['blog.jinja'].get_template('feeds/atom.xml')
+    return template.render(
+        feed_id=site_url + path,
+        title=xml_text(title),
+        site_name=xml_text(config.site_name),
+        self_url=site_url + path,
+        page_url=site_url + page_path,
+        updated=iso_datetime(updated),
+        tag_scheme=site_url + '/tags/',
+        entries=entries,
+    )
+
+
+def _answer(path, producer):
+    """Serve the cached feed for `path`, with an ETag and 304 on a match."""
+    body = cached(('feed', path), producer)
+    etag = '"%s"' % hashlib.sha256(body.encode('utf-8')).hexdigest()[:32]
+    response.set_header('ETag', etag)
+    response.set_header('Cache-Control', 'public, max-age=60')
+    if etag in [tag.strip() for tag in request.headers.get('If-None-Match', '').split(',')]:
+        res = response.copy(cls=HTTPResponse)
+        res.status = 304
+        res.body = ''
+        raise res
+    response.content_type = CONTENT_TYPE
+    return body
+
+
+def site_feed():
+    """GET /feed.atom: the latest published posts of every author."""
+    name = _config().site_name
+    return _answer('/feed.atom', lambda: build_feed(
+        '%s: latest posts' % name, '/feed.atom', '/', queries.published_posts()))
+
+
+def author_feed(username):
+    """GET /authors/<username>/feed.atom: one author's latest published posts."""
+    user = User.get_or_none(User.username == username)
+    if user is None:
+        wanted = username.strip().lower()
+        if wanted != username and User.select().where(User.username == wanted).exists():
+            tags.redirect_permanently('/authors/%s/feed.atom' % quote(wanted))
+        raise HTTPError(404, 'There is no author called “%s”.' % username)
+    path = '/authors/%s' % quote(user.username)
+    return _answer(path + '/feed.atom', lambda: build_feed(
+        '%s: posts by %s' % (_config().site_name, user.name), path + '/feed.atom', path,
+        queries.author_published_posts(user)))
+
+
+def tag_feed(tag):
+    """GET /tags/<tag>/feed.atom: the latest published posts with a tag."""
+    tag = tags.resolve_tag(tag, suffix='/feed.atom')
+    path = tags.tag_path(tag)
+    return _answer(path + '/feed.atom', lambda: build_feed(
+        '%s: posts tagged %s' % (_config().site_name, tag), path + '/feed.atom', path,
+        queries.tag_published_posts(tag)))
+
+
+def install(app):
+    """Add this module's routes to `app`."""
+    app.route('/feed.atom', 'GET', site_feed)
+    app.route('/authors/<username>/feed.atom', 'GET', author_feed)
+    app.route('/tags/<tag>/feed.atom', 'GET', tag_feed)

@@ -1,0 +1,107 @@
+"""Full-text search of published posts: GET /search?q=.
+
+The index is the FTS5 table `post_search` (peewee `PostSearch`), kept in step with
+`post` by triggers in the same transaction as every write; it holds drafts too, so
+the query joins `post` and keeps published rows only. What a reader types goes
+through `PostSearch.web_query()`, which turns search-box syntax (quotes, -word, OR,
+parentheses, stray punctuation) into a valid FTS5 expression; an OperationalError
+is still caught as a last resort and answered with a friendly page.
+
+Highlighting: SQLite's highlight()/snippet() wrap matches in two private-use
+characters; the text is escaped first and only then are balanced marker pairs
+turned into <mark>, so a post can never put its own markup on this page.
+"""
+
+import re
+
+from bottle import HTTPError
+from markupsafe import Markup, escape
+from peewee import OperationalError
+
+from blog import forms, queries
+from blog.models import PostSearch
+from blog.render import render
+
+PER_PAGE = 20
+MAX_QUERY = 200  # characters; the search box has the same maxlength
+
+OPEN, CLOSE = queries.SEARCH_MARK_OPEN, queries.SEARCH_MARK_CLOSE
+_MARKERS = re.compile('([%s%s])' % (OPEN, CLOSE))
+# C0 controls (but tab, newline, CR) and DEL are invalid in HTML text.
+_CONTROLS = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
+def mark_up(text):
+    """Escape `text` and turn its highlight markers into balanced <mark> elements.
+
+    Markers a post itself contains (it could hold the private-use characters) are
+    paired the same way, so the worst they can do is highlight a few words.
+    """
+    parts = []
+    inside = False
+    for piece in _MARKERS.split(_CONTROLS.sub('', text or '')):
+        if piece == OPEN:
+            if not inside:
+                parts.append('<mark>')
+                inside = True
+        elif piece == CLOSE:
+            if inside:
+                parts.append('</mark>')
+                inside = False
+        else:
+            parts.append(str(escape(piece)))
+    if inside:
+        parts.append('</mark>')
+    return Markup(''.join(parts))  # noqa: S704 - every piece was escaped above
+
+
+def _results(match, page):
+    """One page of results as dicts, and whether a next page exists."""
+    rows = list(queries.search_published(match)
+                .limit(PER_PAGE + 1)
+                .offset((page - 1) * PER_PAGE)
+                .dicts())
+    results = [{
+        'id': row['id'],
+        'title': mark_up(row['title_marked']),
+        'snippet': mark_up(row['snippet']),
+        'published_at': row['published_at'],
+        'username': row['username'],
+        'author_name': row['display_name'] or row['username'],
+    } for row in rows[:PER_PAGE]]
+    return results, len(rows) > PER_PAGE
+
+
+def search():
+    """GET /search?q=...&page=N: ranked, highlighted, paginated results."""
+    q = forms.query('q').strip()
+    page = forms.page_number()
+    if page is None:
+        raise HTTPError(404, 'There is no such page of results.')
+    context = {'q': q, 'page': page, 'results': [], 'has_next': False,
+               'error': None, 'searched': False}
+    if not q:
+        return render('search/index.html', **context)
+    if len(q) > MAX_QUERY:
+        context['error'] = ('That search is %d characters long; please use at most %d.'
+                            % (len(q), MAX_QUERY))
+        return render('search/index.html', status=422, **context)
+
+    match = PostSearch.web_query(q)
+    context['searched'] = True
+    if match == '""':  # nothing searchable in it (only punctuation, say)
+        context['error'] = 'Type one or more words to search for.'
+        return render('search/index.html', **context)
+    try:
+        context['results'], context['has_next'] = _results(match, page)
+    except OperationalError:
+        # web_query() should make this impossible; never let a query be a 500.
+        context['error'] = ("We couldn't understand that search. "
+                            'Try plain words, "a phrase" or -word to leave one out.')
+        context['searched'] = False
+    return render('search/index.html', **context)
+
+
+def install(app):
+    """Add this module's routes to `app`."""
+    app.route('/search', 'GET', search)
