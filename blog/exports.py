@@ -40,7 +40,7 @@ from collections import Counter
 
 from bottle import HTTPError, response
 
-from blog import forms, queries, sessions
+from blog import forms, posts, queries, sessions
 from blog.models import PUBLISHED, STATUSES, Post, User, utcnow
 
 FIELDS = ('title', 'author', 'author_name', 'status', 'date', 'tags',
@@ -153,8 +153,9 @@ def validate(meta, body):
         raise ValueError('"status" must be one of %s' % ', '.join(STATUSES))
     tags = meta.get('tags', [])
     if not isinstance(tags, list) or not all(
-            isinstance(t, str) and t and len(t) <= 40 and t == t.strip().lower() for t in tags):
-        raise ValueError('"tags" must be a list of lower-case tags of 1 to 40 characters')
+            isinstance(t, str) and posts.normalize_tags(t) == ([t], None) for t in tags):
+        raise ValueError('"tags" must be a list of tags as the editor stores them '
+                         '(lower case letters, digits and "-", up to 40 characters)')
     if len(set(tags)) != len(tags):
         raise ValueError('"tags" lists a tag twice')
     if '\x00' in title + body + author_name + ''.join(tags):

@@ -1,20 +1,19 @@
 """Tag pages: GET /tags/<tag>, the published posts carrying a tag, newest first.
 
-Tags are stored normalised (lower case, see `blog.posts.normalize_tags`), and the
-`post_tag` table, kept in step with `post.tags` by triggers, is what these pages
-read. A tag typed with capitals or surrounding spaces in the URL is answered
-with a permanent redirect (301) to its normalised URL; a tag that no published
-post carries is a 404 (a draft's tags stay private).
+Tags are stored normalised by the post editor (`blog.posts.normalize_tags`: lower
+case, NFC, inner spaces as '-', only letters, digits and '-'), and these pages read
+the `post_tag` table that triggers keep in step with `post.tags`. A tag typed in
+another form in the URL (capitals, spaces) gets a permanent redirect (301) to its
+normalised URL; text that cannot be a tag, or a tag no published post carries, is
+a 404 (a draft's tags stay private).
 """
 
-import html
-import re
 from urllib.parse import quote
 
-import nh3
 from bottle import HTTPError, HTTPResponse, request, response
 
-from blog import forms, queries
+from blog import forms, posts, queries
+from blog.markdown import plain_excerpt
 from blog.render import render
 
 PER_PAGE = 20
@@ -22,8 +21,12 @@ EXCERPT_CHARS = 240
 
 
 def normalize_tag(raw):
-    """The stored form of a tag typed in a URL: trimmed and lower-cased."""
-    return raw.strip().lower()
+    """The stored form of one tag typed in a URL (as the post editor stores it:
+    lower case, NFC, inner spaces as '-'), or None when it cannot be a tag."""
+    normalized, error = posts.normalize_tags(raw)
+    if error or len(normalized) != 1:
+        return None
+    return normalized[0]
 
 
 def tag_path(tag):
@@ -46,25 +49,13 @@ def resolve_tag(raw, suffix=''):
     """The normalised tag for a URL segment; redirects (301) a non-normalised one
     to `tag_path(tag) + suffix`, and 404s a tag no published post carries."""
     tag = normalize_tag(raw)
-    if not tag or len(tag) > 40:
+    if tag is None:
         raise HTTPError(404, 'No published post has that tag.')
     if tag != raw:
         redirect_permanently(tag_path(tag) + suffix)
     if not queries.tag_exists(tag):
         raise HTTPError(404, 'No published post has the tag “%s”.' % tag)
     return tag
-
-
-_SPACE = re.compile(r'\s+')
-
-
-def excerpt(post_html, limit=EXCERPT_CHARS):
-    """Plain text from a post's sanitized HTML, cut at a word near `limit`."""
-    text = _SPACE.sub(' ', html.unescape(nh3.clean(post_html or '', tags=set()))).strip()
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(' ', 1)[0] or text[:limit]
-    return cut.rstrip(' .,;:') + '…'
 
 
 def show(tag):
@@ -78,8 +69,9 @@ def show(tag):
                 .offset((page - 1) * PER_PAGE))
     if not rows and page > 1:
         raise HTTPError(404, 'There is no such page.')
-    posts = [{'post': post, 'excerpt': excerpt(post.html)} for post in rows[:PER_PAGE]]
-    return render('tags/show.html', tag=tag, tag_url=tag_path(tag), posts=posts, page=page,
+    items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
+             for post in rows[:PER_PAGE]]
+    return render('tags/show.html', tag=tag, tag_url=tag_path(tag), items=items, page=page,
                   has_next=len(rows) > PER_PAGE, tag_path=tag_path)
 
 

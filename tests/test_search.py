@@ -1,0 +1,232 @@
+"""Full-text search: correctness, hostile input, escaping, index consistency."""
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from blog.db import db
+from blog.models import DRAFT, PUBLISHED, Post
+from blog.search import mark_up
+from tests.conftest import PASSWORD, csrf_from
+
+
+def search(client, q, status=200, **params):
+    return client.get('/search?' + urlencode(dict(params, q=q)), status=status)
+
+
+def found(client, q):
+    """Titles of the results for `q` (highlight markup removed)."""
+    page = search(client, q)
+    titles = re.findall(r'<h2><a href="/posts/\d+">(.*?)</a></h2>', page.text)
+    return [re.sub(r'</?mark>', '', title) for title in titles]
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user('alice')
+
+
+def test_empty_query_shows_the_form(client):
+    page = search(client, '')
+    assert page.status_int == 200
+    assert 'id="search-form"' in page.text and 'name="q"' in page.text
+    assert 'search-results' not in page.text
+    assert client.get('/search').status_int == 200
+
+
+def test_finds_words_in_title_body_and_tags(client, alice, make_post):
+    make_post(alice, title='Gardening notes', body='Tomatoes need sun.')
+    make_post(alice, title='Weekend', body='We went sailing on the lake.')
+    make_post(alice, title='Untitled thoughts', body='Nothing here.', tags=['photography'])
+    assert found(client, 'gardening') == ['Gardening notes']
+    assert found(client, 'sailing') == ['Weekend']
+    assert found(client, 'photography') == ['Untitled thoughts']
+    assert found(client, 'GARDENING') == ['Gardening notes']  # case-insensitive
+    assert found(client, 'nonexistentword') == []
+
+
+def test_stemming_and_diacritics(client, alice, make_post):
+    make_post(alice, title='Running', body='She runs every morning.')
+    make_post(alice, title='Café culture', body='Un café crème.')
+    assert found(client, 'run') == ['Running']
+    assert found(client, 'runner runs') == []  # both words must match
+    assert found(client, 'cafe') == ['Café culture']
+
+
+def test_query_syntax(client, alice, make_post):
+    make_post(alice, title='Apples and pears', body='fruit salad')
+    make_post(alice, title='Apples only', body='fruit')
+    make_post(alice, title='Bananas', body='yellow fruit')
+    assert sorted(found(client, 'apples -pears')) == ['Apples only']
+    assert sorted(found(client, 'pears OR bananas')) == ['Apples and pears', 'Bananas']
+    assert found(client, '"fruit salad"') == ['Apples and pears']
+    assert found(client, 'title:bananas') == ['Bananas']
+    assert sorted(found(client, 'appl*')) == ['Apples and pears', 'Apples only']
+
+
+def test_title_matches_rank_first(client, alice, make_post):
+    make_post(alice, title='A day out', body='We talked about kayaks for a while.')
+    make_post(alice, title='Kayaks', body='All about boats.')
+    assert found(client, 'kayaks') == ['Kayaks', 'A day out']
+
+
+def test_drafts_and_deleted_posts_are_not_found(client, alice, make_post):
+    make_post(alice, title='Public zebra')
+    make_post(alice, title='Draft zebra', status=DRAFT)
+    gone = make_post(alice, title='Deleted zebra')
+    with db.connection_context():
+        gone.delete_instance()
+    assert found(client, 'zebra') == ['Public zebra']
+
+
+def test_reflects_edits_and_unpublishing(client, alice, make_post):
+    post = make_post(alice, title='Old words', body='aardvark', tags=['mammal'])
+    assert found(client, 'aardvark') == ['Old words']
+    with db.connection_context():
+        saved = Post.get_by_id(post.id)
+        saved.title, saved.body, saved.tags = 'New words', 'okapi', ['ruminant']
+        saved.save_optimistic()
+    assert found(client, 'aardvark') == [] and found(client, 'mammal') == []
+    assert found(client, 'okapi') == ['New words'] and found(client, 'ruminant') == ['New words']
+    with db.connection_context():
+        saved.status = DRAFT
+        saved.save_optimistic()
+    assert found(client, 'okapi') == []
+    with db.connection_context():
+        saved.status = PUBLISHED
+        saved.save_optimistic()
+    assert found(client, 'okapi') == ['New words']
+
+
+def test_pagination(client, alice, make_post):
+    for i in range(25):
+        make_post(alice, title='Walrus %02d' % i)
+    first = search(client, 'walrus')
+    assert first.text.count('<h2><a href="/posts/') == 20
+    assert 'href="/search?q=walrus&amp;page=2"' in first.text
+    second = search(client, 'walrus', page=2)
+    assert second.text.count('<h2><a href="/posts/') == 5
+    assert 'rel="next"' not in second.text
+    assert set(found(client, 'walrus')).isdisjoint(
+        re.findall(r'Walrus \d\d', second.text.replace('<mark>', '').replace('</mark>', '')))
+    beyond = search(client, 'walrus', page=9)
+    assert 'No more results' in beyond.text
+    search(client, 'walrus', status=404, page='abc')
+    search(client, 'walrus', status=404, page='0')
+
+
+HOSTILE = [
+    '"', '""', '"""', '-', '--', '- -', 'OR', 'AND', 'NOT', 'a OR', 'OR b', 'a AND NOT',
+    'NOT a', '*', 'a*', '**', '(', ')', '(()', ')(', 'a (b', '^', '^a', ':', 'title:',
+    ':title', 'nope:x', '{title body}:word', '{', '}', 'NEAR', 'NEAR(a b)', 'NEAR(a b, 2)',
+    'a + b', '\'', '\\', '\\"', '%', '_', ';', 'DROP TABLE post;--', "' OR 1=1 --",
+    '日本語', '😀', 'ünïcödé', '\ue000', '\ue001 \ue000', '\u202e', 'zero\u200bwidth',
+    'a' * 200, '"' * 200, '(' * 200, '-a ' * 66, 'x ' * 100,
+]
+
+
+@pytest.mark.parametrize('q', HOSTILE)
+def test_hostile_queries_never_fail(client, alice, make_post, q):
+    make_post(alice, title='Ordinary post', body='a b word title body', tags=['a'])
+    page = search(client, q)
+    assert page.status_int == 200
+    assert 'id="search-form"' in page.text
+
+
+@pytest.mark.parametrize('q', ['a' * 201, 'word ' * 100, '"' * 500, '\u00e9' * 500])
+def test_oversized_query_is_a_friendly_page(client, q):
+    page = search(client, q, status=422)
+    assert 'at most 200' in page.text
+    assert 'id="search-form"' in page.text
+
+
+@pytest.mark.parametrize('raw', ['q=%00', 'q=a%00b', 'q=%ff%fe', 'q=%', 'q=%zz', 'q=a&q=b'])
+def test_undecodable_or_nul_queries(client, raw):
+    assert client.get('/search?' + raw).status_int == 200
+
+
+def test_snippets_are_escaped_with_only_mark_markup(client, alice, make_post):
+    make_post(alice, title='<b>Bold</b> & <script>alert(1)</script> ferret',
+              body='Here is <script>alert("x")</script> about a ferret <img src=x onerror=y>.')
+    page = search(client, 'ferret')
+    assert '<script>' not in page.text.split('<main', 1)[1]
+    assert '&lt;script&gt;' in page.text
+    assert '<b>Bold' not in page.text
+    main = page.text.split('<main', 1)[1].split('</main>')[0]
+    results = main.split('class="post-list search-results">', 1)[1].split('</ol>')[0]
+    tags = set(re.findall(r'</?([a-z0-9]+)', results))
+    assert tags <= {'li', 'h2', 'a', 'p', 'mark', 'time'}
+    assert '<mark>ferret</mark>' in results
+
+
+def test_markers_in_a_post_cannot_unbalance_markup(client, alice, make_post):
+    make_post(alice, title='\ue001Stray\ue000 markers \ue000', body='marmot \ue001\ue001 end')
+    page = search(client, 'marmot')
+    main = page.text.split('<main', 1)[1]
+    assert main.count('<mark>') == main.count('</mark>')
+
+
+@pytest.mark.parametrize('text, html', [
+    ('plain', 'plain'),
+    ('<b>&\ue000hit\ue001', '&lt;b&gt;&amp;<mark>hit</mark>'),
+    ('\ue001\ue000a\ue000b', '<mark>ab</mark>'),
+    ('a\x00b\x07c', 'abc'),
+    ('', ''),
+    (None, ''),
+])
+def test_mark_up(text, html):
+    assert str(mark_up(text)) == html
+
+
+def _index_ok():
+    """FTS5's own check that the index matches the `post` table exactly."""
+    with db.connection_context():
+        db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('integrity-check', 1)")
+        return {row[0] for row in db.execute_sql(
+            "SELECT rowid FROM post_search WHERE post_search MATCH 'capybara'")}
+
+
+def test_index_follows_every_kind_of_write_through_the_forms(client, alice, auth):
+    auth.login('alice', PASSWORD)
+    token = csrf_from(client.get('/posts/new'))
+    created = client.post('/posts/new', {'title': 'Capybara facts', 'body': 'big rodent',
+                                         'status': 'published', 'tags': 'animals',
+                                         'csrf_token': token}, status=303)
+    post_id = int(re.search(r'/posts/(\d+)', created.headers['Location']).group(1))
+    assert _index_ok() == {post_id}
+    assert found(client, 'capybara') == ['Capybara facts']
+
+    def edit(**values):
+        page = client.get('/posts/%d/edit' % post_id)
+        form = {'title': 'Capybara facts', 'body': 'big rodent', 'status': 'published',
+                'tags': 'animals', 'csrf_token': csrf_from(page),
+                'version': re.search(r'name="version" value="(\d+)"', page.text).group(1)}
+        form.update(values)
+        client.post('/posts/%d/edit' % post_id, form, status=303)
+
+    edit(title='Rodent facts', tags='capybara, rodents')  # the word moves to the tags
+    assert _index_ok() == {post_id}
+    assert found(client, 'capybara') == ['Rodent facts']
+    assert found(client, 'rodents') == ['Rodent facts']
+    edit(title='Rodent facts', tags='rodents')
+    assert _index_ok() == set() and found(client, 'capybara') == []
+    edit(title='Capybara again', tags='rodents', status='draft')
+    assert _index_ok() == {post_id}  # the index holds drafts...
+    assert found(client, 'capybara') == []  # ...the search never shows them
+    edit(title='Capybara again', tags='rodents', status='published')
+    assert found(client, 'capybara') == ['Capybara again']
+    page = client.get('/posts/%d' % post_id)
+    client.post('/posts/%d/delete' % post_id, {'csrf_token': csrf_from(page)}, status=303)
+    assert _index_ok() == set() and found(client, 'capybara') == []
+
+
+def test_results_link_posts_and_authors(client, make_user, make_post):
+    bob = make_user('bob', display_name='Bob <B>')
+    post = make_post(bob, title='Heron', body='a grey heron')
+    page = search(client, 'heron')
+    assert 'href="/posts/%d"' % post.id in page.text
+    assert 'href="/authors/bob">Bob &lt;B&gt;</a>' in page.text
+    assert '<time datetime="' in page.text
+    assert 'noindex' in page.text
+    assert '<link rel="canonical" href="http://blog.test/search?q=heron">' in page.text

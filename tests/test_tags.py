@@ -1,0 +1,135 @@
+"""Tag pages: /tags/<tag>, normalisation, and post_tag following every edit."""
+
+import datetime
+import re
+
+import pytest
+
+from blog.db import db
+from blog.models import DRAFT, Post, PostTag, Revision
+from tests.conftest import PASSWORD, csrf_from
+
+
+def titles(page):
+    return re.findall(r'<h2><a href="/posts/\d+">(.*?)</a></h2>', page.text)
+
+
+def ago(minutes):
+    return datetime.datetime(2026, 1, 31, 12, 0) - datetime.timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user('alice', display_name='Alice')
+
+
+def test_lists_published_posts_with_the_tag_newest_first(client, alice, make_user, make_post):
+    bob = make_user('bob')
+    make_post(alice, title='Older', tags=['python', 'web'], published_at=ago(30),
+              body='First paragraph about **snakes**.')
+    make_post(bob, title='Newer', tags=['python'], published_at=ago(10))
+    make_post(alice, title='Draft', tags=['python'], status=DRAFT)
+    make_post(alice, title='Elsewhere', tags=['rust'])
+    page = client.get('/tags/python')
+    assert titles(page) == ['Newer', 'Older']
+    assert 'First paragraph about snakes.' in page.text  # a plain-text excerpt
+    assert 'href="/tags/web"' in page.text and 'href="/authors/bob"' in page.text
+    assert '<time datetime="2026-01-31T11:30:00Z">31 Jan 2026</time>' in page.text
+    assert '<link rel="canonical" href="http://blog.test/tags/python">' in page.text
+    assert '<meta name="description" content="Posts on Blog tagged “python”' in page.text
+    assert ('<link rel="alternate" type="application/atom+xml" '
+            'title="Blog: posts tagged python" href="/tags/python/feed.atom">') in page.text
+
+
+def test_pagination(client, alice, make_post):
+    for i in range(25):
+        make_post(alice, title='Post %02d' % i, tags=['many'], published_at=ago(100 - i))
+    first = client.get('/tags/many')
+    assert titles(first) == ['Post %02d' % i for i in range(24, 4, -1)]
+    assert 'href="/tags/many?page=2"' in first.text
+    second = client.get('/tags/many?page=2')
+    assert titles(second) == ['Post %02d' % i for i in range(4, -1, -1)]
+    assert '<link rel="canonical" href="http://blog.test/tags/many?page=2">' in second.text
+    client.get('/tags/many?page=3', status=404)
+    client.get('/tags/many?page=x', status=404)
+    client.get('/tags/many?page=-1', status=404)
+
+
+@pytest.mark.parametrize('path, location', [
+    ('/tags/Python', '/tags/python'),
+    ('/tags/PYTHON?page=1', '/tags/python?page=1'),
+    ('/tags/%20python%20', '/tags/python'),
+    ('/tags/New%20York', '/tags/new-york'),
+    ('/tags/Caf%C3%A9', '/tags/caf%C3%A9'),
+    ('/tags/Python/feed.atom', '/tags/python/feed.atom'),
+])
+def test_non_normalised_tags_redirect_permanently(client, alice, make_post, path, location):
+    make_post(alice, tags=['python', 'new-york', 'café'])
+    response = client.get(path, status=301)
+    assert response.headers['Location'] == location
+    client.get(location, status=200)
+
+
+@pytest.mark.parametrize('path', [
+    '/tags/unknown',
+    '/tags/secret',  # only a draft carries it
+    '/tags/a,b',
+    '/tags/bad!',
+    '/tags/%3Cscript%3E',
+    '/tags/' + 'x' * 41,
+    '/tags/%00',
+    '/tags/%ff',
+])
+def test_unknown_or_impossible_tags_are_404(client, alice, make_post, path):
+    make_post(alice, tags=['python'])
+    make_post(alice, title='Hidden', tags=['secret'], status=DRAFT)
+    page = client.get(path, status=404)
+    assert 'Hidden' not in page.text
+
+
+def test_unicode_tag_page(client, alice, make_post):
+    make_post(alice, title='Coffee', tags=['café'])
+    page = client.get('/tags/caf%C3%A9')
+    assert titles(page) == ['Coffee']
+    assert 'href="/tags/caf%C3%A9/feed.atom"' in page.text
+
+
+def test_post_tag_follows_edits(client, alice, make_post, dbconn):
+    post = make_post(alice, title='Moving', tags=['one', 'two'])
+    saved = Post.get_by_id(post.id)
+    saved.tags = ['two', 'three']
+    saved.save_optimistic()
+    rows = sorted(t.tag for t in PostTag.select().where(PostTag.post == post.id))
+    assert rows == ['three', 'two']
+    dbconn.close()
+    client.get('/tags/one', status=404)
+    assert titles(client.get('/tags/three')) == ['Moving']
+    db.connect(reuse_if_open=True)
+    saved.status = DRAFT
+    saved.save_optimistic()
+    dbconn.close()
+    client.get('/tags/three', status=404)
+    db.connect(reuse_if_open=True)
+    saved.delete_instance()
+    assert PostTag.select().where(PostTag.post == post.id).count() == 0
+
+
+def test_tag_edits_go_through_optimistic_locking_and_history(client, alice, auth):
+    auth.login('alice', PASSWORD)
+    token = csrf_from(client.get('/posts/new'))
+    created = client.post('/posts/new', {'title': 'Tagged', 'body': 'text', 'tags': 'Alpha, beta',
+                                         'status': 'published', 'csrf_token': token},
+                          status=303)
+    post_id = int(re.search(r'/posts/(\d+)', created.headers['Location']).group(1))
+    assert titles(client.get('/tags/alpha')) == ['Tagged']
+    form = {'title': 'Tagged', 'body': 'text', 'status': 'published', 'csrf_token': token}
+    client.post('/posts/%d/edit' % post_id, dict(form, tags='gamma', version='1'), status=303)
+    stale = client.post('/posts/%d/edit' % post_id, dict(form, tags='delta', version='1'),
+                        status=409)
+    assert 'delta' in stale.text
+    client.get('/tags/alpha', status=404)
+    assert titles(client.get('/tags/gamma')) == ['Tagged']
+    client.get('/tags/delta', status=404)
+    with db.connection_context():
+        old = Revision.get((Revision.post == post_id) & (Revision.version == 1))
+        assert old.tags == ['alpha', 'beta']
