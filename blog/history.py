@@ -19,7 +19,7 @@ N = '<n:re:[0-9]{1,9}>'
 
 def saver_name(user):
     """What to call whoever saved a version (None: a deleted account)."""
-    if user is None or user.id is None:
+    if user is None:
         return 'a deleted account'
     return user.display_name or user.username
 

@@ -24,7 +24,8 @@ def post_revisions(post_id):
     saver = User.alias()
     return (Revision
             .select(Revision.id, Revision.version, Revision.title, Revision.status,
-                    Revision.saved_at, Revision.saved_by, saver.username, saver.display_name)
+                    Revision.saved_at, Revision.saved_by, saver.id, saver.username,
+                    saver.display_name)
             .join(saver, JOIN.LEFT_OUTER, on=(Revision.saved_by == saver.id))
             .where(Revision.post == post_id)
             .order_by(Revision.version.desc()))

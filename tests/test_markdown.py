@@ -1,0 +1,226 @@
+"""Markdown rendering: what survives (formatting) and what never does (script)."""
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from markupsafe import escape as html_escape
+from webtest import TestApp
+
+from blog.db import db
+from blog.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, plain_excerpt, render_markdown
+from blog.models import Post
+from tests.conftest import Auth
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, as a browser's tokenizer sees them."""
+
+    def __init__(self, html):
+        super().__init__(convert_charrefs=True)
+        self.found = []
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
+
+
+def url_is_safe(url):
+    """http(s), mailto, or a relative URL; nothing a browser would run."""
+    cleaned = re.sub(r'[\x00-\x20]', '', url or '').lower()
+    scheme = urlsplit(cleaned).scheme
+    return scheme in ('', 'http', 'https', 'mailto') and not cleaned.startswith(
+        ('javascript', 'vbscript', 'data'))
+
+
+def assert_harmless(html):
+    for tag, attrs in Elements(html).found:
+        assert tag in ALLOWED_TAGS, (tag, html)
+        for name, value in attrs.items():
+            assert not name.startswith('on'), (name, html)
+            assert name in ALLOWED_ATTRIBUTES.get(tag, set()) | {'rel'}, (tag, name, html)
+            if name in ('href', 'src'):
+                assert url_is_safe(value), (value, html)
+            if name == 'class':
+                assert re.match(r'^language-[\w+#.-]+$', value), (value, html)
+
+
+HOSTILE = [
+    '<script>alert(1)</script>',
+    '<SCRIPT SRC=https://evil.example/x.js></SCRIPT>',
+    '<img src=x onerror=alert(1)>',
+    '<svg onload=alert(1)>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<a href="javascript:alert(1)">raw</a>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+    '<style>body{display:none}</style>',
+    '<form action="https://evil.example"><input name=x></form>',
+    '<object data="data:text/html,<script>alert(1)</script>"></object>',
+    '<!-- <script>alert(1)</script> -->',
+    '[click](javascript:alert(1))',
+    '[click](JAVASCRIPT:alert(1))',
+    '[click](  javascript:alert(1)  )',
+    '[click](java\tscript:alert(1))',
+    '[click](&#106;avascript:alert(1))',
+    '[click](&#x6A;avascript&#x3A;alert(1))',
+    '[click](javascript&colon;alert(1))',
+    '[click](jav&#x09;ascript:alert(1))',
+    '[click](vbscript:msgbox(1))',
+    '[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)',
+    '[click](file:///etc/passwd)',
+    '[click][ref]\n\n[ref]: javascript:alert(1)',
+    '<javascript:alert(1)>',
+    '<vbscript:alert(1)>',
+    '![img](javascript:alert(1))',
+    '![img](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)',
+    '![img](data:image/png;base64,iVBORw0KGgo=)',
+    '![x" onerror="alert(1)](https://example.com/a.png)',
+    '[x](https://example.com/" onmouseover="alert(1))',
+    '[x](https://example.com "title\\" onmouseover=\\"alert(1)")',
+    '```"><script>alert(1)</script>\ncode\n```',
+    '``` onclick=alert(1)\ncode\n```',
+    '`<script>alert(1)</script>`',
+    '&lt;script&gt;alert(1)&lt;/script&gt;',
+    '&#60;script&#62;alert(1)&#60;/script&#62;',
+    '<scr<script>ipt>alert(1)</script>',
+    '| a |\n|---|\n| <img src=x onerror=alert(1)> |',
+    '> <iframe srcdoc="<script>alert(1)</script>">',
+    '- [x](javascript:alert(1))\n- <b onclick=alert(1)>b</b>',
+    '<a href="https://ok.example" onclick="alert(1)">x</a>',
+    '\x00<script>alert(1)</script>',
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+]
+
+
+@pytest.mark.parametrize('source', HOSTILE)
+def test_hostile_markdown_is_harmless(source):
+    html = render_markdown(source)
+    assert_harmless(html)
+    lowered = html.lower()
+    # Text may mention anything (it is escaped); no element or attribute may.
+    for tag in ('<script', '<iframe', '<svg', '<style', '<object', '<form', '<math', '<div'):
+        assert tag not in lowered
+
+
+@pytest.mark.parametrize('source, expected', [
+    ('# One\n\n## Two\n\n###### Six', '<h2>One</h2>\n<h3>Two</h3>\n<h6>Six</h6>\n'),
+    ('- a\n- b', '<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n'),
+    ('3. c\n4. d', '<ol start="3">\n<li>c</li>\n<li>d</li>\n</ol>\n'),
+    ('```python\nprint("<hi>")\n```',
+     '<pre><code class="language-python">print("&lt;hi&gt;")\n</code></pre>\n'),
+    ('    indented', '<pre><code>indented\n</code></pre>\n'),
+    ('> quoted', '<blockquote>\n<p>quoted</p>\n</blockquote>\n'),
+    ('[a link](https://example.com/x?y=1&z=2 "Title")',
+     '<p><a href="https://example.com/x?y=1&amp;z=2" title="Title" '
+     'rel="nofollow noopener noreferrer">a link</a></p>\n'),
+    ('[relative](/posts/1)', '<p><a href="/posts/1" rel="nofollow noopener noreferrer">'
+                             'relative</a></p>\n'),
+    ('<https://example.com>', '<p><a href="https://example.com" '
+                              'rel="nofollow noopener noreferrer">https://example.com</a></p>\n'),
+    ('[mail](mailto:a@example.com)', '<p><a href="mailto:a@example.com" '
+                                     'rel="nofollow noopener noreferrer">mail</a></p>\n'),
+    ('![alt text](https://example.com/i.png "T")',
+     '<p><img src="https://example.com/i.png" alt="alt text" title="T"></p>\n'),
+    ('| h1 | h2 |\n|:--|--:|\n| a | b |',
+     '<table>\n<thead>\n<tr>\n<th>h1</th>\n<th>h2</th>\n</tr>\n</thead>\n<tbody>\n'
+     '<tr>\n<td>a</td>\n<td>b</td>\n</tr>\n</tbody>\n</table>\n'),
+    ('*em* **strong** ~~gone~~ `code`',
+     '<p><em>em</em> <strong>strong</strong> <s>gone</s> <code>code</code></p>\n'),
+    ('a  \nb', '<p>a<br>\nb</p>\n'),
+    ('---', '<hr>\n'),
+    ('<b>raw</b> & stuff', '<p>&lt;b&gt;raw&lt;/b&gt; &amp; stuff</p>\n'),
+])
+def test_formatting_survives(source, expected):
+    html = render_markdown(source)
+    assert html == expected
+    assert_harmless(html)
+
+
+def test_empty_and_none():
+    assert render_markdown('') == '' and render_markdown(None) == ''
+
+
+@pytest.mark.parametrize('source', [
+    '>' * 10000, '[' * 10000, '*a' * 5000, '- ' * 5000, '`' * 10000, '<' * 10000,
+    '![[' * 3000, '&#' * 5000, '\\' * 10000, '1. ' * 5000, '|' * 10000,
+    '\u202e\u0000\ufeff\U0001F600' * 100,
+])
+def test_pathological_input_renders(source):
+    assert_harmless(render_markdown(source))
+
+
+@pytest.mark.parametrize('html, limit, expected', [
+    ('<p>Short &amp; <em>sweet</em>.</p>', 160, 'Short & sweet.'),
+    ('<h2>T</h2>\n<p>one two three four</p>', 12, 'T one two…'),
+    ('<p>' + 'x' * 50 + '</p>', 10, 'x' * 10 + '…'),
+    ('<p>a, b, c, d</p>', 5, 'a, b…'),
+    ('', 160, ''),
+])
+def test_plain_excerpt(html, limit, expected):
+    assert plain_excerpt(html, limit) == expected
+
+
+# --- through the post page ----------------------------------------------------
+
+HOSTILE_TITLES = [
+    '<script>alert(1)</script>',
+    '"><img src=x onerror=alert(1)>',
+    "' onmouseover='alert(1)",
+    '</title><script>alert(1)</script>',
+    '{{ 7*7 }} {% raw %}',
+    '&lt;b&gt; &amp;',
+]
+
+
+@pytest.fixture
+def alice(app, make_user):
+    make_user('alice')
+    client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
+    Auth(client).login('alice')
+    return client
+
+
+@pytest.mark.parametrize('title', HOSTILE_TITLES)
+def test_hostile_title_is_plain_text_everywhere(app, alice, title):
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'], form['status'] = title, 'body', 'published'
+    response = form.submit(status=303)
+    post_id = int(re.match(r'/posts/(\d+)', response.location).group(1))
+    with db.connection_context():
+        assert Post.get_by_id(post_id).title == title  # stored as typed
+    stale = alice.get('/posts/%d/edit' % post_id).forms['post-form']
+    form = alice.get('/posts/%d/edit' % post_id).forms['post-form']
+    form['body'] = 'second'
+    form.submit(status=303)
+    stale['body'] = 'third'
+    pages = [alice.get('/posts/%d' % post_id), alice.get('/posts/%d/edit' % post_id),
+             alice.get('/posts/%d/history' % post_id),
+             alice.get('/posts/%d/revisions/1' % post_id),
+             stale.submit(status=409),  # the conflict page shows the title too
+             TestApp(app).get('/posts/%d' % post_id)]
+    for page in pages:
+        assert html_escape(title) in page.text
+        for tag, attrs in Elements(page.text).found:
+            assert tag not in ('script', 'img', 'iframe'), (page.request.path, tag)
+            assert not any(name.startswith('on') for name in attrs), (tag, attrs)
+    page = alice.get('/posts/%d' % post_id)
+    heading = re.search(r'<h1>(.*?)</h1>', page.text, re.S).group(1)
+    assert heading == html_escape(title)  # escaped once, never evaluated as a template
+
+
+@pytest.mark.parametrize('source', [s for s in HOSTILE if '\x00' not in s])
+def test_hostile_body_on_the_post_page(app, alice, source):
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'], form['status'] = 'Hostile', source + '\n\nend', 'published'
+    response = form.submit(status=303)
+    for client in (alice, TestApp(app)):
+        page = client.get(response.location)
+        body = page.text.split('<div class="post-body">', 1)[1].split('</div>', 1)[0]
+        assert_harmless(body)
+        for tag, attrs in Elements(page.text).found:
+            assert tag != 'script'
+            assert not any(name.startswith('on') for name in attrs)
