@@ -1,0 +1,255 @@
+"""GET /settings/export and `python run.py import`: the zip format and a lossless
+round trip through the command line."""
+
+import datetime
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from webtest import TestApp
+
+from blog.app import create_app
+from blog.config import Config
+from blog.db import db, hash_password
+from blog.exports import parse_markdown, post_to_markdown, slugify
+from blog.models import DRAFT, Post, User
+from tests.conftest import PASSWORD, ROOT, TEST_COST
+
+
+def run(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def members(body):
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return {name: archive.read(name).decode('utf-8') for name in archive.namelist()}
+
+
+def when(day, micro=0):
+    return datetime.datetime(2025, 6, day, 8, 30, 15, micro)
+
+
+def set_times(post, **times):
+    with db.connection_context():
+        Post.update(**times).where(Post.id == post.id).execute()
+
+
+@pytest.fixture
+def site(make_user, make_post):
+    """Authors and posts with everything an export has to carry."""
+    root = make_user('root', is_admin=True)
+    alice = make_user('alice', display_name='Alice "Al" Liddell ✓')
+    bob = make_user('bob')
+    posts = [
+        make_post(alice, title='Hello, "world" & <friends> 😀', tags=['intro', 'café'],
+                  body='First line\n\n---\n\ntitle: not front matter\n\n```\ncode\n```\n'),
+        make_post(alice, title='Hello, "world" & <friends> 😀', body='Same title, same day.'),
+        make_post(alice, title='A draft', status=DRAFT, body='  leading spaces, no newline'),
+        make_post(alice, title='Was published\u2028', body='Then unpublished.\u2028Odd\u0085'),
+        make_post(bob, title='日本語のタイトル', body='', tags=['japan']),
+    ]
+    set_times(posts[0], created_at=when(1, 1), updated_at=when(2, 2), published_at=when(1, 3))
+    set_times(posts[1], created_at=when(1, 4), updated_at=when(1, 4), published_at=when(1, 5))
+    set_times(posts[2], created_at=when(4), updated_at=when(4))
+    set_times(posts[3], status=DRAFT, published_at=when(3, 6), created_at=when(3))
+    set_times(posts[4], created_at=when(5), published_at=when(5))
+    return root, alice, bob, posts
+
+
+def with_authors():
+    return Post.select(Post, User).join(User, on=(Post.author == User.id))
+
+
+def everything():
+    """Every stored field of every post, comparable across databases."""
+    return sorted((p.author.username, p.title, p.body, p.status, p.tags, p.created_at,
+                   p.updated_at, p.published_at, p.html) for p in with_authors())
+
+
+def signed_in(client, username, status=303):
+    page = client.get('/login')
+    form = page.forms['login-form']
+    form['username'] = username
+    form['password'] = PASSWORD
+    form.submit(status=status)
+    return client
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get('/settings/export', status=303)
+    assert response.headers['Location'] == '/login?next=/settings/export'
+
+
+def test_author_exports_own_posts_drafts_included(client, site):
+    signed_in(client, 'alice')
+    response = client.get('/settings/export')
+    assert response.headers['Content-Type'] == 'application/zip'
+    assert response.headers['Content-Disposition'].startswith(
+        'attachment; filename="blog-export-alice-')
+    files = members(response.body)
+    assert sorted(files) == [
+        'alice/2025-06-01-hello-world-friends-2.md',
+        'alice/2025-06-01-hello-world-friends.md',
+        'alice/2025-06-03-was-published.md',
+        'alice/2025-06-04-a-draft.md',
+    ]
+    text = files['alice/2025-06-01-hello-world-friends.md']
+    assert text.startswith('---\ntitle: "Hello, \\"world\\" & <friends> 😀"\n'
+                           'author: "alice"\nauthor_name: "Alice \\"Al\\" Liddell ✓"\n'
+                           'status: "published"\ndate: "2025-06-01T08:30:15Z"\n'
+                           'tags: ["intro", "café"]\n'
+                           'created_at: "2025-06-01T08:30:15.000001Z"\n'
+                           'updated_at: "2025-06-02T08:30:15.000002Z"\n'
+                           'published_at: "2025-06-01T08:30:15.000003Z"\n---\n')
+    meta, body = parse_markdown(text)
+    assert body.startswith('First line\n\n---\n\ntitle: not front matter')
+    unpublished = files['alice/2025-06-03-was-published.md']
+    assert 'status: "draft"' in unpublished
+    assert 'published_at: "2025-06-03T08:30:15.000006Z"' in unpublished
+    assert 'title: "Was published\\u2028"' in unpublished  # YAML would read a line break
+    assert unpublished.endswith('\n---\nThen unpublished.\u2028Odd\u0085')  # body as is
+
+
+@pytest.mark.parametrize('user, all_param, status', [
+    ('alice', '1', 403),
+    ('bob', 'yes', 403),
+    ('alice', '0', 200),
+    ('root', '1', 200),
+])
+def test_only_admins_export_everything(client, site, user, all_param, status):
+    signed_in(client, user)
+    response = client.get('/settings/export?all=' + all_param, status=status)
+    if status == 200 and user == 'root':
+        authors = {name.split('/')[0] for name in members(response.body)}
+        assert authors == {'alice', 'bob'}
+
+
+def test_round_trip_through_the_command_line(client, site, tmp_path):
+    signed_in(client, 'root')
+    first = client.get('/settings/export?all=1').body
+    path = tmp_path / 'export.zip'
+    path.write_bytes(first)
+    with db.connection_context():
+        before = everything()
+
+    fresh = str(tmp_path / 'fresh.db')
+    result = run('import', str(path), '--db', fresh)
+    assert result.returncode == 0, result.stderr
+    assert 'Imported 5 posts' in result.stdout
+    assert 'Created 2 deactivated authors' in result.stdout and 'alice, bob' in result.stdout
+
+    again = run('import', str(path), '--db', fresh)  # idempotent
+    assert again.returncode == 0, again.stderr
+    assert 'Imported 0 posts' in again.stdout and 'Skipped 5' in again.stdout
+
+    app = create_app(Config(db_path=fresh, hash_cost=TEST_COST, base_url='http://blog.test'))
+    with db.connection_context():
+        after = everything()
+        imported = {u.username: u for u in User.select()}
+        User.create(username='admin', password=hash_password(PASSWORD), is_admin=True)
+    assert after == before
+    assert imported['alice'].display_name == 'Alice "Al" Liddell ✓'
+    assert not imported['alice'].is_active
+    second_client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.1'})
+    signed_in(second_client, 'alice', status=422)  # imported authors cannot sign in...
+    signed_in(second_client, 'admin')
+    second = second_client.get('/settings/export?all=1').body
+    assert members(second) == members(first)  # ...and nothing was lost
+    with zipfile.ZipFile(io.BytesIO(second)) as a, zipfile.ZipFile(io.BytesIO(first)) as b:
+        assert a.namelist() == b.namelist()
+
+
+def test_import_attaches_posts_to_existing_authors(site, tmp_path, dbconn):
+    root, alice, bob, posts = site
+    path = tmp_path / 'one.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        text = post_to_markdown(with_authors().where(Post.id == posts[4].id).get())
+        archive.writestr('bob/x.md', text.replace('日本語のタイトル', 'Another one'))
+        archive.writestr('notes.txt', 'not a post')
+    dbconn.close()
+    result = run('import', str(path), '--db', str(tmp_path / 'blog.db'))
+    assert result.returncode == 0, result.stderr
+    assert 'Imported 1 post' in result.stdout and 'Ignored 1 file' in result.stdout
+    assert 'Created' not in result.stdout
+    db.connect(reuse_if_open=True)
+    assert Post.select().where((Post.author == bob.id) & (Post.title == 'Another one')).count() == 1
+    assert User.get(User.username == 'bob').is_active
+
+
+def test_hand_written_minimal_file_imports(tmp_path):
+    path = tmp_path / 'mine.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('p.md', '---\r\ntitle: Plain title\r\nauthor: writer\r\n'
+                                 'date: 2024-02-03T04:05:06+01:00\r\n---\r\nHello *there*\r\n')
+    fresh = str(tmp_path / 'fresh.db')
+    result = run('import', str(path), '--db', fresh)
+    assert result.returncode == 0, result.stderr
+    create_app(Config(db_path=fresh, hash_cost=TEST_COST))
+    with db.connection_context():
+        post = Post.get()
+    assert post.title == 'Plain title' and post.status == 'published'
+    assert post.published_at == post.created_at == datetime.datetime(2024, 2, 3, 3, 5, 6)
+    assert post.body == 'Hello *there*\r\n' and '<em>there</em>' in post.html
+
+
+GOOD = ('---\ntitle: "T"\nauthor: "alice"\nstatus: "published"\ntags: ["a"]\n'
+        'created_at: "2025-01-01T00:00:00.000000Z"\n---\nbody')
+
+
+@pytest.mark.parametrize('content, message', [
+    ('no front matter', 'front matter'),
+    ('---\ntitle: "T"\nauthor: "alice"\n', 'closing'),
+    (GOOD.replace('tags:', 'color: "red"\ntags:'), 'unknown front matter'),
+    (GOOD.replace('"published"', '"secret"'), 'status'),
+    (GOOD.replace('2025-01-01T00:00:00.000000Z', 'yesterday'), 'created_at'),
+    (GOOD.replace('["a"]', '"a, b"'), 'tags'),
+    (GOOD.replace('["a"]', '["Not Normal!"]'), 'tags'),
+    (GOOD.replace('"alice"', '"Bad Name!"'), 'author'),
+    (GOOD.replace('title: "T"', 'title: "%s"' % ('x' * 201)), 'title'),
+    (GOOD.replace('title: "T"', 'title: ""'), 'title'),
+    (GOOD.replace('title: "T"\n', ''), 'title'),
+    (GOOD.replace('created_at: "2025-01-01T00:00:00.000000Z"\n', ''), 'date'),
+    (GOOD.replace('title: "T"', 'title: "T"\ntitle: "U"'), 'twice'),
+    (GOOD.encode('utf-16'), 'UTF-8'),
+])
+def test_bad_files_are_one_line_errors_and_write_nothing(tmp_path, content, message):
+    path = tmp_path / 'bad.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('a/good.md', GOOD)
+        archive.writestr('a/bad.md', content)
+    fresh = tmp_path / 'fresh.db'
+    result = run('import', str(path), '--db', str(fresh))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert 'a/bad.md' in result.stderr and message in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert not fresh.exists()  # checked before the database is even opened
+
+
+@pytest.mark.parametrize('setup, message', [
+    (lambda p: p.write_bytes(b'not a zip at all'), 'not a zip'),
+    (lambda p: None, 'no such file'),
+    (lambda p: zipfile.ZipFile(p, 'w').close(), 'no post files'),
+    (lambda p: p.write_bytes(b'PK\x03\x04' + b'\x00' * 40), 'not a zip'),
+])
+def test_bad_zips_exit_2(tmp_path, setup, message):
+    path = tmp_path / 'in.zip'
+    setup(path)
+    result = run('import', str(path), '--db', str(tmp_path / 'x.db'))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+@pytest.mark.parametrize('title, slug', [
+    ('Hello, World!', 'hello-world'),
+    ('Café crème', 'cafe-creme'),
+    ('日本語', 'post'),
+    ('---', 'post'),
+    ('x' * 100, 'x' * 60),
+])
+def test_slugify(title, slug):
+    assert slugify(title) == slug
