@@ -647,3 +647,27 @@ def test_deactivated_author_cannot_edit(browser, people, make_post):
         User.update(is_active=False).where(User.id == people['alice'].id).execute()
     response = alice.get('/posts/%d/edit' % post.id, status=303)
     assert response.location.startswith('/login?next=')
+
+
+def test_the_replaced_version_is_read_under_the_write_lock(browser, people, make_post,
+                                                          monkeypatch):
+    """A save that lands between the view's read and its write transaction: the
+    revision holds what the UPDATE replaced, not what the view read earlier."""
+    post = make_post(people['alice'], title='v1', body='body of v1')
+    alice = browser('alice')
+    with db.connection_context():
+        snapshot = queries.post_with_author(post.id)  # the view's read, at version 1
+    form = edit_form(browser('root'), post.id)
+    form['title'], form['body'] = 'v2', 'body of v2'
+    form.submit(status=303)
+    current = edit_form(alice, post.id)  # a form at version 2
+    monkeypatch.setattr(queries, 'post_with_author', lambda pid: snapshot)
+    current['title'], current['body'] = 'v3', 'body of v1'
+    current.submit(status=303)
+    after = fresh(post.id)
+    assert (after.version, after.title, after.body) == (3, 'v3', 'body of v1')
+    assert after.html == '<p>body of v1</p>\n'
+    old = revisions(post.id)
+    assert [(r.version, r.title, r.body) for r in old] == [
+        (1, 'v1', 'body of v1'), (2, 'v2', 'body of v2')]
+    assert old[1].saved_by_id == people['root'].id
