@@ -1,6 +1,12 @@
 """Full-text search: correctness, hostile input, escaping, index consistency."""
 
+import json
+import os
 import re
+import subprocess
+import sys
+import urllib.request
+import zipfile
 from urllib.parse import urlencode
 
 import pytest
@@ -8,7 +14,9 @@ import pytest
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post
 from blog.search import mark_up
-from tests.conftest import PASSWORD, csrf_from
+from tests import browser
+from tests.conftest import PASSWORD, ROOT, csrf_from
+from tests.server import Server
 
 
 def search(client, q, status=200, **params):
@@ -230,3 +238,89 @@ def test_results_link_posts_and_authors(client, make_user, make_post):
     assert '<time datetime="' in page.text
     assert 'noindex' in page.text
     assert '<link rel="canonical" href="http://blog.test/search?q=heron">' in page.text
+
+
+@pytest.mark.server
+@pytest.mark.skipif(browser.why_no_browser() is not None, reason=browser.why_no_browser() or '')
+def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
+    """Real server, real Chromium: the header search box, highlighted results, a tag
+    page and its feed; every page passes axe-core (WCAG 2.1 AA) and the Nu checker."""
+    import feedparser
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    archive_path = tmp_path / 'posts.zip'
+    with zipfile.ZipFile(archive_path, 'w') as archive:
+        for i, (title, tags, status) in enumerate([
+                ('Walrus <spotting> & more', '["sea", "animals"]', 'published'),
+                ('Seals and a walrus', '["sea"]', 'published'),
+                ('Secret walrus draft', '["sea"]', 'draft')]):
+            archive.writestr('writer/%d.md' % i, (
+                '---\ntitle: %s\nauthor: "writer"\nstatus: "%s"\ntags: %s\n'
+                'created_at: "2026-01-0%dT10:00:00Z"\n---\nA <script>x</script> walrus body %d.'
+                % (json.dumps(title), status, tags, i + 1, i)))
+    db_path = str(tmp_path / 'blog.db')
+    imported = subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), 'import',
+                               str(archive_path), '--db', db_path],
+                              capture_output=True, text=True, timeout=120)
+    assert imported.returncode == 0, imported.stderr
+
+    saved = []
+
+    def check(name):
+        violations = browser.axe_violations(driver)
+        assert violations == [], violations
+        path = str(tmp_path / (name + '.html'))
+        with open(path, 'w', encoding='utf-8') as fh:
+            fh.write('<!DOCTYPE html>\n' + driver.page_source)
+        saved.append(path)
+        browser.screenshot(driver, name)
+
+    with Server(db_path) as server:
+        driver = browser.start_driver()
+        try:
+            driver.get(server.url + '/')
+            box = driver.find_element(By.ID, 'site-search')
+            box.send_keys('walrus' + Keys.ENTER)
+            assert driver.current_url.endswith('/search?q=walrus')
+            titles = [el.text for el in driver.find_elements(By.CSS_SELECTOR, 'main h2 a')]
+            assert sorted(titles) == ['Seals and a walrus', 'Walrus <spotting> & more']
+            marks = driver.find_elements(By.CSS_SELECTOR, 'main mark')
+            assert marks and all(m.text.lower() == 'walrus' for m in marks)
+            assert not driver.find_elements(By.CSS_SELECTOR, 'main script')
+            check('search-results')
+
+            driver.get(server.url + '/search?q=%22%28-')
+            assert 'Type one or more words' in driver.page_source
+            check('search-nothing-to-search')
+
+            driver.get(server.url + '/tags/Sea')  # redirected to the normalised tag
+            assert driver.current_url.endswith('/tags/sea')
+            titles = [el.text for el in driver.find_elements(By.CSS_SELECTOR, 'main h2 a')]
+            assert titles == ['Seals and a walrus', 'Walrus <spotting> & more']
+            feed_link = driver.find_element(
+                By.CSS_SELECTOR, 'head link[rel=alternate][href="/tags/sea/feed.atom"]')
+            assert feed_link.get_attribute('type') == 'application/atom+xml'
+            check('tag-page')
+        finally:
+            driver.quit()
+        with urllib.request.urlopen(server.url + '/tags/sea/feed.atom', timeout=10) as resp:
+            feed = feedparser.parse(resp.read())
+    assert not feed.bozo and len(feed.entries) == 2
+    if browser.vnu_jar():
+        assert browser.html_errors(saved) == []
+
+
+def test_a_query_sqlite_rejects_is_a_friendly_page(client, alice, make_post, monkeypatch):
+    from peewee import OperationalError
+
+    from blog import queries
+
+    def broken(match):
+        raise OperationalError('fts5: syntax error near "x"')
+    monkeypatch.setattr(queries, 'search_published', broken)
+    make_post(alice, title='Anything')
+    page = search(client, 'anything')
+    assert page.status_int == 200
+    assert "couldn&#39;t understand that search" in page.text
+    assert 'fts5' not in page.text
