@@ -1,0 +1,178 @@
+"""End to end in a real browser (Debian's headless Chromium via selenium) against the
+real server: sign up, write a post in Markdown, see it on the homepage, the two-tab
+conflict, an admin editing a profile. Every main page is checked with axe-core
+(WCAG 2.1 A/AA) and the Nu Html Checker, and saved as a screenshot under screenshots/.
+
+Skips, with the reason, only when no browser can be installed on the machine.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests import browser
+from tests.server import ROOT, Server
+
+REASON = browser.why_no_browser()
+pytestmark = [pytest.mark.server, pytest.mark.skipif(REASON is not None, reason=REASON or '')]
+
+PASSWORD = 'correct horse battery'
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('browser')
+    db = str(folder / 'blog.db')
+    subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), 'create-admin', 'root',
+                    '--db', db], input=PASSWORD, text=True, check=True, capture_output=True)
+    with Server(db) as server:
+        yield server
+
+
+@pytest.fixture(scope='module')
+def driver():
+    drv = browser.start_driver()
+    yield drv
+    drv.quit()
+
+
+@pytest.fixture(scope='module')
+def pages(tmp_path_factory):
+    """HTML of every page visited, validated together at the end of the module."""
+    folder = tmp_path_factory.mktemp('pages')
+    saved = []
+    yield folder, saved
+    if saved and browser.vnu_jar():
+        errors = browser.html_errors(saved)
+        assert errors == [], errors
+
+
+def visit(driver, site, path):
+    from selenium.webdriver.common.by import By
+    driver.get(site.url + path)
+    return driver.find_element(By.TAG_NAME, 'body')
+
+
+def check_page(driver, pages, name):
+    """axe-core finds no WCAG 2.1 AA violation; keep HTML and a screenshot."""
+    violations = browser.axe_violations(driver)
+    assert violations == [], violations
+    folder, saved = pages
+    path = str(folder / (name + '.html'))
+    with open(path, 'w', encoding='utf-8') as fh:
+        fh.write(driver.page_source if driver.page_source.lstrip().lower().startswith(
+            '<!doctype') else '<!DOCTYPE html>\n' + driver.page_source)
+    saved.append(path)
+    browser.screenshot(driver, name)
+
+
+def fill(driver, fields):
+    from selenium.webdriver.common.by import By
+    for name, value in fields.items():
+        element = driver.find_element(By.NAME, name)
+        if element.tag_name == 'select':
+            from selenium.webdriver.support.ui import Select
+            Select(element).select_by_value(value)
+        else:
+            element.clear()
+            element.send_keys(value)
+
+
+def submit(driver, form_selector='main form'):
+    from selenium.webdriver.common.by import By
+    form = driver.find_element(By.CSS_SELECTOR, form_selector)
+    form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+
+
+def sign_in(driver, site, username):
+    driver.delete_all_cookies()
+    visit(driver, site, '/login')
+    fill(driver, {'username': username, 'password': PASSWORD})
+    submit(driver)
+    assert 'Signed in as' in driver.page_source
+
+
+def test_sign_up_write_a_post_and_see_it_on_the_homepage(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    visit(driver, site, '/')
+    check_page(driver, pages, 'home-empty')
+    visit(driver, site, '/register')
+    check_page(driver, pages, 'register')
+    fill(driver, {'username': 'alice', 'password': PASSWORD, 'password_confirm': PASSWORD})
+    submit(driver)
+    assert 'Signed in as' in driver.page_source
+
+    visit(driver, site, '/posts/new')
+    check_page(driver, pages, 'post-new')
+    fill(driver, {'title': 'Hello from a browser',
+                  'body': '# A heading\n\nSome *emphasis* and a [link](https://example.org).'
+                          '\n\n- one\n- two\n\n<script>alert(1)</script>',
+                  'tags': 'Browsers, Testing', 'status': 'published'})
+    submit(driver)
+    heading = driver.find_element(By.CSS_SELECTOR, 'main h1').text
+    assert heading == 'Hello from a browser'
+    assert driver.find_element(By.CSS_SELECTOR, '.post-body em').text == 'emphasis'
+    assert '<script>alert(1)</script>' not in driver.page_source
+    check_page(driver, pages, 'post')
+
+    body = visit(driver, site, '/')
+    assert 'Hello from a browser' in body.text
+    check_page(driver, pages, 'home')
+    visit(driver, site, '/authors')
+    check_page(driver, pages, 'authors')
+    visit(driver, site, '/authors/alice')
+    check_page(driver, pages, 'author')
+    visit(driver, site, '/search?q=browser')
+    assert 'Hello from a browser' in driver.find_element(By.TAG_NAME, 'main').text
+    check_page(driver, pages, 'search')
+    visit(driver, site, '/settings')
+    check_page(driver, pages, 'settings')
+
+
+def test_two_tabs_conflict_keeps_my_text(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    sign_in(driver, site, 'alice')
+    visit(driver, site, '/posts/new')
+    fill(driver, {'title': 'Shared draft', 'body': 'first text', 'status': 'draft'})
+    submit(driver)
+    edit_url = driver.current_url.split('?')[0] + '/edit'
+
+    driver.get(edit_url)  # tab A
+    tab_a = driver.current_window_handle
+    driver.switch_to.new_window('tab')  # tab B
+    driver.get(edit_url)
+    fill(driver, {'body': 'text saved in tab B'})
+    submit(driver)
+    assert 'text saved in tab B' in driver.page_source
+
+    driver.switch_to.window(tab_a)
+    fill(driver, {'body': 'text typed in tab A'})
+    submit(driver)
+    assert 'Your changes were not saved yet' in driver.page_source
+    textarea = driver.find_element(By.NAME, 'body')
+    assert textarea.get_attribute('value') == 'text typed in tab A'
+    assert 'text saved in tab B' in driver.page_source
+    check_page(driver, pages, 'conflict')
+
+    submit(driver)  # deliberate overwrite with the newest version
+    assert 'text typed in tab A' in driver.page_source
+    driver.switch_to.new_window('tab')
+    driver.get(edit_url.replace('/edit', '/history'))
+    assert 'Shared draft' in driver.page_source
+    check_page(driver, pages, 'history')
+
+
+def test_admin_edits_a_profile(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    sign_in(driver, site, 'root')
+    visit(driver, site, '/admin/users')
+    check_page(driver, pages, 'admin-users')
+    visit(driver, site, '/admin/users/alice')
+    fill(driver, {'display_name': 'Alice Liddell', 'bio': 'Down the rabbit hole.'})
+    submit(driver)
+    assert 'Alice Liddell' in driver.find_element(By.TAG_NAME, 'main').text
+    check_page(driver, pages, 'admin-user')
+    visit(driver, site, '/authors/alice')
+    assert 'Alice Liddell' in driver.page_source
