@@ -17,6 +17,7 @@ from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_fi
 from blog import (
     admin,
     auth,
+    authors,
     discovery,
     exports,
     feeds,
@@ -39,7 +40,8 @@ log = logging.getLogger('blog')
 STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
-MODULES = [auth, home, posts, history, settings, admin, feeds, search, tags, discovery, exports]
+MODULES = [auth, home, authors, posts, history, settings, admin, feeds, search, tags,
+           discovery, exports]
 
 ERROR_TITLES = {
     400: 'Bad request',

@@ -4,16 +4,32 @@ Every write that can change a public page bumps `site_state.generation` (trigger
 the schema do it, in the write's own transaction), so an entry is valid exactly while
 the generation it was made at is current; any process sees the bump on its next read.
 Reading the generation is one primary-key lookup per request.
+
+Two layers use it:
+
+- `cached(key, producer)`: query results (the homepage's entries, say), shared by
+  every reader, signed in or not.
+- `cached_page(key, produce)`: whole rendered pages for anonymous readers, with
+  conditional GET: an ETag made of the generation and the page, `Last-Modified`,
+  and 304 Not Modified when the reader's copy is current. Signed-in readers see
+  their own name on every page, so they always get a fresh render (from cached
+  data) and `Cache-Control: no-cache, private`.
 """
 
+import email.utils
+import hashlib
+import os
 import threading
+import time
 from collections import OrderedDict
 
-from bottle import request
+from bottle import request, response
 
 from blog.db import db
 
 MAX_ENTRIES = 2000
+MAX_BYTES = 48 * 1024 * 1024  # a bound on the memory held by cached values
+ITEM_BYTES = 512  # the estimated size of a value that is not text
 
 
 def current_generation():
@@ -21,17 +37,46 @@ def current_generation():
     return db.execute_sql('SELECT generation FROM site_state WHERE id = 1').fetchone()[0]
 
 
-class Cache:
-    """A thread-safe LRU of (generation, value) entries."""
+def _size(value):
+    """A rough size of a cached value in bytes (text counts its length)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) + 64
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(_size(item) for item in value)
+    if isinstance(value, dict):
+        return 64 + sum(_size(item) for item in value.values())
+    return ITEM_BYTES
 
-    def __init__(self, max_entries=MAX_ENTRIES):
+
+class Cache:
+    """A thread-safe LRU of (generation, value) entries, bounded in count and bytes.
+
+    Generations only grow, so when a newer one is seen every entry is stale and
+    all are dropped at once (they would otherwise hold memory until evicted); a
+    value produced at an older generation than the newest seen is not stored.
+    """
+
+    def __init__(self, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
         self.max_entries = max_entries
-        self._entries = OrderedDict()
+        self.max_bytes = max_bytes
+        self._entries = OrderedDict()  # key -> (generation, value, size)
+        self._bytes = 0
+        self._generation = None
         self._lock = threading.Lock()
+
+    def _see(self, generation):
+        # Caller holds the lock. True when `generation` is the newest seen.
+        if self._generation is None or generation > self._generation:
+            self._entries.clear()
+            self._bytes = 0
+            self._generation = generation
+        return generation == self._generation
 
     def get(self, key, generation):
         """The value cached for `key` at `generation`, or None."""
         with self._lock:
+            if not self._see(generation):
+                return None
             entry = self._entries.get(key)
             if entry is None or entry[0] != generation:
                 return None
@@ -39,16 +84,44 @@ class Cache:
             return entry[1]
 
     def put(self, key, generation, value):
-        """Remember `value` for `key` at `generation`."""
+        """Remember `value` for `key` at `generation` (unless a newer one is known)."""
+        size = _size(value)
         with self._lock:
-            self._entries[key] = (generation, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if not self._see(generation) or size > self.max_bytes:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[2]
+            self._entries[key] = (generation, value, size)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
 
     def clear(self):
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self):
+        return len(self._entries)
+
+    @property
+    def bytes(self):
+        """The estimated bytes held."""
+        return self._bytes
+
+
+def request_generation():
+    """The generation for this request (read once per request)."""
+    generation = request.environ.get('blog.generation')
+    if generation is None:
+        generation = request.environ['blog.generation'] = current_generation()
+    return generation
+
+
+def _enabled():
+    return request.app.config['blog.config'].cache_pages
 
 
 def cached(key, producer):
@@ -56,15 +129,108 @@ def cached(key, producer):
 
     With caching off in the config (tests of the uncached path), always produces.
     """
-    app = request.app
-    if not app.config['blog.config'].cache_pages:
+    if not _enabled():
         return producer()
-    cache = app.config['blog.cache']
-    generation = request.environ.get('blog.generation')
-    if generation is None:
-        generation = request.environ['blog.generation'] = current_generation()
+    cache = request.app.config['blog.cache']
+    generation = request_generation()
     value = cache.get(key, generation)
     if value is None:
         value = producer()
         cache.put(key, generation, value)
     return value
+
+
+def _build_token():
+    """Changes when the code or templates change, so a new release never answers
+    304 for a page an old release rendered at the same generation."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    latest = 0.0
+    for folder in (os.path.join(root, 'blog'), os.path.join(root, 'templates')):
+        for dirpath, _, filenames in os.walk(folder):
+            for name in filenames:
+                if name.endswith(('.py', '.html', '.xml')):
+                    latest = max(latest, os.path.getmtime(os.path.join(dirpath, name)))
+    return '%x' % int(latest)
+
+
+BUILD = _build_token()
+PAGE_PARAMS = frozenset({'page'})  # query parameters a cached page may have
+
+
+def page_etag(key, generation):
+    """The ETag of public page `key` at `generation`."""
+    digest = hashlib.sha256(repr((BUILD, key)).encode('utf-8')).hexdigest()[:16]
+    return '"%d-%s"' % (generation, digest)
+
+
+def _etag_matches(header, etag):
+    # If-None-Match uses the weak comparison: W/"x" matches "x".
+    if header.strip() == '*':
+        return True
+    tags = (tag.strip() for tag in header.split(','))
+    return any((tag[2:] if tag.startswith('W/') else tag) == etag for tag in tags)
+
+
+def _not_modified_since(header, last_modified):
+    """True when the reader's If-Modified-Since is after our Last-Modified.
+
+    Last-Modified is the second this process first rendered the page at this
+    generation; an older generation's page may carry the same second, so only a
+    strictly later date proves the reader's copy current. (Readers that sent an
+    ETag are answered by it instead.)
+    """
+    try:
+        parsed = email.utils.parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):  # not a date: no claim about the copy
+        return False
+    if parsed is None or parsed.tzinfo is None:
+        return False
+    return parsed.timestamp() > int(last_modified)
+
+
+def cached_page(key, produce):
+    """Serve a public page through the whole-page cache and conditional GET.
+
+    `key` names the page (the view's own arguments, e.g. ('home', page));
+    `produce()` renders it. Signed-in readers, and URLs with other query
+    parameters than ?page (such as ?notice=), just get `produce()`.
+    """
+    from blog import sessions
+
+    if sessions.current_user() is not None or set(request.query.keys()) - PAGE_PARAMS:
+        return produce()
+    generation = request_generation()
+    etag = page_etag(key, generation)
+    inm = request.get_header('If-None-Match')
+    if inm is not None and _etag_matches(inm, etag):
+        return _not_modified(etag)
+    cache = request.app.config['blog.cache']
+    entry = cache.get(('page', key), generation) if _enabled() else None
+    if entry is None:
+        body = produce()  # may raise HTTPError (404): nothing is cached then
+        entry = (body, time.time())
+        if response.status_code == 200 and _enabled():
+            cache.put(('page', key), generation, entry)
+    body, rendered_at = entry
+    if inm is None and _not_modified_since(request.get_header('If-Modified-Since'),
+                                           rendered_at):
+        return _not_modified(etag)
+    response.content_type = 'text/html; charset=utf-8'
+    _public_headers(etag)
+    response.set_header('Last-Modified', email.utils.formatdate(int(rendered_at),
+                                                                usegmt=True))
+    return body
+
+
+def _public_headers(etag):
+    response.set_header('ETag', etag)
+    # Stored by browsers and shared caches, but revalidated each time; the page
+    # differs for signed-in readers, who send a session cookie.
+    response.set_header('Cache-Control', 'no-cache')
+    response.set_header('Vary', 'Cookie')
+
+
+def _not_modified(etag):
+    response.status = 304
+    _public_headers(etag)
+    return ''

@@ -1,11 +1,98 @@
-"""The homepage: each author's latest published post."""
+"""The homepage: each author's latest published post, newest first, 20 a page.
 
+"Latest" is the latest `published_at` (ties: the higher id); editing never changes
+it, so an edit never moves a post to the front. The entries come from the GROUP
+BY/HAVING shortcut (`blog.queries.latest_per_author`) run over a window of the
+newest published posts: every author with a post in the window gets their true
+latest date, and all of them rank ahead of authors without one, so when the
+window yields enough authors for the page it is exactly the page a scan of every
+post would give. The window starts at a few thousand posts and grows eightfold
+until it yields the page; past 50,000 posts the shortcut runs over the whole
+covering index instead. Results are cached per generation
+(blog.cache), and anonymous readers get whole cached pages and 304s.
+
+Deactivated authors are still listed: deactivation ends sessions and blocks
+sign-in but hides nothing an author published (issue 5).
+"""
+
+import html
+import re
+
+from bottle import HTTPError
+
+from blog import forms, queries
+from blog.cache import cached, cached_page
 from blog.render import render
+
+PER_PAGE = 20
+FIRST_WINDOW = 2000  # newest published posts the first try looks at
+WINDOW_GROWTH = 8
+# Past this many posts a window costs about what the whole covering index does.
+FULL_SCAN_WINDOW = 50000
+EXCERPT_CHARS = 200
+
+_PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
+_TAG = re.compile(r'<[^>]*(?:>|$)')
+_CUT_ENTITY = re.compile(r'&#?\w*$')
+
+
+def excerpt(html_text, length=EXCERPT_CHARS):
+    """Plain text from the start of a post's sanitized HTML: code blocks and
+    markup dropped, entities decoded, cut at a word boundary with '…'."""
+    text = _PRE.sub(' ', html_text or '')
+    text = _TAG.sub(' ', text)
+    text = html.unescape(_CUT_ENTITY.sub('', text))
+    text = ' '.join(text.split())
+    if len(text) <= length:
+        return text
+    cut = text[:length + 1].rsplit(' ', 1)[0] or text[:length]
+    return cut.rstrip(' .,;:-') + '…'
+
+
+def entry(post):
+    """A post row (with its author) as the plain dict the templates show."""
+    return {
+        'id': post.id,
+        'title': post.title,
+        'published_at': post.published_at,
+        'excerpt': excerpt(post.html_head),
+        'username': post.author.username,
+        'author_name': post.author.name,
+    }
+
+
+def homepage_entries(page, per_page=None):
+    """(entries, has_next) for homepage `page`: one dict per author's latest post."""
+    per_page = per_page or PER_PAGE
+    offset = (page - 1) * per_page
+    window = max(FIRST_WINDOW, (offset + per_page + 1) * 10)
+    while True:
+        since = queries.window_start(window) if window < FULL_SCAN_WINDOW else None
+        rows = list(queries.homepage_posts(offset, per_page + 1, since))
+        # Enough authors in the window (or the window is every post): exact.
+        if since is None or len(rows) > per_page:
+            break
+        window *= WINDOW_GROWTH
+    return [entry(row) for row in rows[:per_page]], len(rows) > per_page
 
 
 def index():
     """GET /: the homepage."""
-    return render('home/index.html', entries=[])
+    page = forms.page_number()
+    if page is None:
+        raise HTTPError(404, 'There is no such page.')
+    return cached_page(('home', page), lambda: _render(page))
+
+
+def _render(page):
+    # Users are an upper bound on homepage entries: a page far past the end is a
+    # 404 without a scan. (A new user's first post bumps the generation.)
+    if page > 1 and (page - 1) * PER_PAGE >= cached(('users',), queries.user_count):
+        raise HTTPError(404, 'There is no page %d.' % page)
+    entries, has_next = cached(('home', page), lambda: homepage_entries(page))
+    if page > 1 and not entries:
+        raise HTTPError(404, 'There is no page %d.' % page)
+    return render('home/index.html', entries=entries, page=page, has_next=has_next)
 
 
 def install(app):
