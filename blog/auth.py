@@ -53,7 +53,8 @@ def register():
         encoded = database.hash_password(password)  # outside the write transaction
         try:
             with db.atomic('IMMEDIATE'):
-                user = User.create(username=username, password=encoded)
+                user = User.create(username=username, password=encoded,
+                                   last_login_at=utcnow())
         except IntegrityError:
             # Someone registered the same name between our check and the insert:
             # the unique index decides, and the loser gets a form error.

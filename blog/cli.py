@@ -154,8 +154,12 @@ def create_admin(args):
     _open(args.db)
     user = User.get_or_none(User.username == username)
     if user is not None:
-        User.update(is_admin=True, is_active=True, updated_at=utcnow()).where(
-            User.id == user.id).execute()
+        # A version bump, so an admin form opened before the promotion gets a 409
+        # instead of quietly setting is_admin back.
+        (User
+         .update(is_admin=True, is_active=True, updated_at=utcnow(), version=User.version + 1)
+         .where(User.id == user.id)
+         .execute())
         print('%s is now an admin (password unchanged).' % username)
         return
     password = _read_new_password()

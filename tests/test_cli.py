@@ -53,8 +53,8 @@ def test_create_admin_from_stdin_then_promote(tmp_path):
     conn.commit()
     result = run('create-admin', 'bob', '--db', db)
     assert result.returncode == 0 and 'now an admin' in result.stdout
-    assert conn.execute("SELECT is_admin, password FROM user WHERE username='bob'") \
-        .fetchone() == (1, 'keep-me')
+    assert conn.execute("SELECT is_admin, password, version FROM user WHERE username='bob'") \
+        .fetchone() == (1, 'keep-me', 2)  # the version moved: open admin forms get a 409
     listing = run('users', '--db', db)
     assert listing.returncode == 0
     assert 'root' in listing.stdout and 'admin' in listing.stdout
