@@ -24,8 +24,9 @@ def _name(row):
     return row.display_name or row.username
 
 
-def authors_entries(page, per_page=PER_PAGE):
+def authors_entries(page, per_page=None):
     """(authors, has_next) for /authors page `page`: dicts with their latest posts."""
+    per_page = per_page or PER_PAGE
     rows = list(queries.authors_page((page - 1) * per_page, per_page + 1))
     has_next = len(rows) > per_page
     rows = rows[:per_page]
@@ -57,8 +58,9 @@ def _render_index(page):
     return render('authors/index.html', authors=authors, page=page, has_next=has_next)
 
 
-def profile_entries(username, page, per_page=PER_PAGE):
+def profile_entries(username, page, per_page=None):
     """(author, count, posts, has_next) for /authors/<username>, or None."""
+    per_page = per_page or PER_PAGE
     user = queries.author_by_username(username)
     if user is None:
         return None
