@@ -671,3 +671,21 @@ def test_the_replaced_version_is_read_under_the_write_lock(browser, people, make
     assert [(r.version, r.title, r.body) for r in old] == [
         (1, 'v1', 'body of v1'), (2, 'v2', 'body of v2')]
     assert old[1].saved_by_id == people['root'].id
+
+
+def test_post_page_says_when_it_was_updated(browser, people, make_post):
+    import datetime
+    published = datetime.datetime(2020, 2, 3, 4, 5, 6)
+    post = make_post(people['alice'], published_at=published)
+    with db.connection_context():
+        Post.update(updated_at=published).where(Post.id == post.id).execute()
+    page = browser().get('/posts/%d' % post.id)
+    assert '<time datetime="2020-02-03T04:05:06Z">3 Feb 2020</time>' in page.text
+    assert 'updated' not in page.text
+    form = edit_form(browser('alice'), post.id)
+    form['body'] = 'edited today'
+    form.submit(status=303)
+    page = browser().get('/posts/%d' % post.id)
+    assert '<time datetime="2020-02-03T04:05:06Z">3 Feb 2020</time>' in page.text
+    assert re.search(r'· updated <time datetime="[^"]+">', page.text)
+    assert fresh(post.id).published_at == published
