@@ -42,10 +42,12 @@ def _site_url():
 
 
 def _latest_update():
-    return _as_datetime(Post
-                        .select(fn.MAX(Post.updated_at))
-                        .where(Post.status == PUBLISHED)
-                        .scalar())
+    """When a published post last changed (the sitemap index's <lastmod>)."""
+    value = (Post
+             .select(fn.MAX(Post.updated_at))
+             .where(Post.status == PUBLISHED)
+             .scalar())
+    return Post.updated_at.python_value(value) if isinstance(value, int) else value
 
 
 def _counts():
@@ -59,27 +61,22 @@ def _counts():
 
 
 def _urls(section, number):
-    """(path, lastmod datetime or None) of part `number` (from 1) of `section`."""
+    """(path, lastmod datetime or None) of part `number` (from 1) of `section`.
+
+    Only posts carry <lastmod>: a list page's last change would cost a scan of
+    every post row to find, and a guess would be worse than none.
+    """
     offset = (number - 1) * CHUNK
     if section == 'pages':
-        latest = _latest_update()
-        return [('/', latest), ('/authors', latest)]
+        return [('/', None), ('/authors', None)]
     if section == 'posts':
         rows = queries.sitemap_posts().limit(CHUNK).offset(offset)
         return [('/posts/%d' % post.id, post.updated_at) for post in rows]
     if section == 'authors':
         rows = queries.sitemap_authors().limit(CHUNK).offset(offset)
-        return [('/authors/' + quote(user.username), _as_datetime(user.lastmod))
-                for user in rows]
+        return [('/authors/' + quote(username), None) for (username,) in rows]
     rows = queries.sitemap_tags().limit(CHUNK).offset(offset)
-    return [(tags.tag_path(row.tag), _as_datetime(row.lastmod)) for row in rows]
-
-
-def _as_datetime(value):
-    """MAX() of a timestamp column comes back as the raw integer microseconds."""
-    if value is None or not isinstance(value, int):
-        return value
-    return Post.updated_at.python_value(value)
+    return [(tags.tag_path(tag), None) for (tag,) in rows]
 
 
 def _render(template, **context):

@@ -124,7 +124,7 @@ def tag_feed(tag):
     path = tags.tag_path(tag)
     return _answer(path + '/feed.atom', lambda: build_feed(
         '%s: posts tagged %s' % (_config().site_name, tag), path + '/feed.atom', path,
-        queries.tag_published_posts(tag)))
+        queries.tag_published_posts(tag, FEED_SIZE)))
 
 
 def install(app):

@@ -216,11 +216,37 @@ def author_published_posts(author):
     return published_posts().where(Post.author == author.id)
 
 
-def tag_published_posts(tag):
-    """Published posts carrying `tag` (exact, normalised), newest first."""
-    return (published_posts()
-            .join(PostTag, on=(PostTag.post == Post.id))
-            .where(PostTag.tag == tag))
+TAG_WALK_FACTOR = 10  # a walk step costs about a tenth of a tag-first lookup
+
+
+def tag_published_posts(tag, limit, offset=0):
+    """Up to `limit` published posts carrying `tag`, newest first, from `offset`.
+
+    Two plans, chosen by the tag's size (both read indexes only until the final
+    rows): a rare tag goes tag-first (its post_tag rows, each post looked up,
+    sorted); a common one walks the newest published posts through the
+    `post_published` index and probes `post_tag` for each, stopping as soon as the
+    page is full. The walk costs about (offset + limit) * posts / tagged steps,
+    the tag-first plan one (slower) lookup per tagged post.
+    """
+    tagged = PostTag.select().where(PostTag.tag == tag).count()
+    newest = Post.select(fn.MAX(Post.id)).scalar() or 0
+    if (offset + limit) * newest < TAG_WALK_FACTOR * tagged * tagged:
+        ids = (Post
+               .select(Post.id)
+               .join(PostTag, JOIN.CROSS)  # keeps `post` the outer loop (SQLite)
+               .where((PostTag.post == Post.id) & (PostTag.tag == tag) &
+                      (Post.status == PUBLISHED)))
+    else:
+        ids = (PostTag
+               .select(PostTag.post)
+               .join(Post, on=(PostTag.post == Post.id))
+               .where((PostTag.tag == tag) & (Post.status == PUBLISHED)))
+    ids = (ids
+           .order_by(Post.published_at.desc(), Post.id.desc())
+           .limit(limit)
+           .offset(offset))
+    return published_posts().where(Post.id.in_(ids))
 
 
 def tag_exists(tag):
@@ -235,17 +261,48 @@ def tag_exists(tag):
 SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
 
 
-def search_published(match, snippet_tokens=24):
-    """Published posts matching the FTS5 expression `match`, best first (bm25).
+def search_ranked(match, candidates):
+    """(post id, bm25 score) of published posts among the best `candidates`
+    matches of the FTS5 expression `match`, best first (ties: newest first).
 
-    Each row has `title_marked` and `snippet` with the matches wrapped in the
-    private-use markers above; the caller escapes the text, then turns the
-    markers into <mark>. Titles weigh most, then tags, then the body.
+    Ranking reads only the index; just the candidates are looked up in `post`
+    (the index holds drafts too, so a short answer may mean: ask for more).
+    Titles weigh most, then tags, then the body.
+    """
+    rank = PostSearch.bm25(10.0, 1.0, 4.0)
+    top = (PostSearch
+           .select(PostSearch.rowid.alias('post_id'), rank.alias('score'))
+           .where(PostSearch.match(match))
+           .order_by(rank)
+           .limit(candidates)
+           .alias('top'))
+    return (Post
+            .select(Post.id, top.c.score)
+            .join(top, on=(top.c.post_id == Post.id))
+            .where(Post.status == PUBLISHED)
+            .order_by(top.c.score, Post.published_at.desc(), Post.id.desc())
+            .tuples())
+
+
+def search_match_count(match):
+    """How many posts (drafts included) match `match`; cheap, index only."""
+    return PostSearch.select().where(PostSearch.match(match)).count()
+
+
+SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
+
+
+def search_results(match, ids, snippet_tokens=24):
+    """The posts `ids` (matches of `match`) with their authors, a highlighted
+    title (`title_marked`) and body `snippet`, in no particular order.
+
+    Matches are wrapped in the private-use markers above; the caller escapes the
+    text, then turns the markers into <mark>. snippet() reads the body, so it
+    runs for these few rows only.
     """
     table = PostSearch._meta.entity
-    rank = PostSearch.bm25(10.0, 1.0, 4.0)
     return (PostSearch
-            .select(Post.id, Post.title, Post.published_at, Post.tags,
+            .select(Post.id, Post.title, Post.published_at,
                     User.username, User.display_name,
                     fn.highlight(table, 0, SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE)
                     .alias('title_marked'),
@@ -253,8 +310,9 @@ def search_published(match, snippet_tokens=24):
                                snippet_tokens).alias('snippet'))
             .join(Post, on=(Post.id == PostSearch.rowid))
             .join(User, on=(Post.author == User.id))
-            .where(PostSearch.match(match) & (Post.status == PUBLISHED))
-            .order_by(rank, Post.published_at.desc(), Post.id.desc()))
+            .where(PostSearch.match(match) & PostSearch.rowid.in_(list(ids)) &
+                   (Post.status == PUBLISHED))
+            .dicts())
 
 
 def sitemap_posts():
@@ -266,23 +324,31 @@ def sitemap_posts():
 
 
 def sitemap_authors():
-    """Authors with a published post: username and their latest post update."""
+    """Usernames of authors with a published post, in order."""
+    published = (Post
+                 .select(Post.id)
+                 .where((Post.author == User.id) & (Post.status == PUBLISHED)))
     return (User
-            .select(User.username, fn.MAX(Post.updated_at).alias('lastmod'))
-            .join(Post, on=(Post.author == User.id))
-            .where(Post.status == PUBLISHED)
-            .group_by(User.id)
-            .order_by(User.username))
+            .select(User.username)
+            .where(fn.EXISTS(published))
+            .order_by(User.username)
+            .tuples())
 
 
 def sitemap_tags():
-    """Tags on published posts, with their latest post update."""
+    """Tags that a published post carries, in order (each tag checked once)."""
+    tags = PostTag.select(PostTag.tag).distinct().alias('tags')
+    tagged = PostTag.alias('tagged')
+    published = (tagged
+                 .select(tagged.post)
+                 .join(Post, on=(tagged.post == Post.id))
+                 .where((tagged.tag == tags.c.tag) & (Post.status == PUBLISHED)))
     return (PostTag
-            .select(PostTag.tag, fn.MAX(Post.updated_at).alias('lastmod'))
-            .join(Post, on=(PostTag.post == Post.id))
-            .where(Post.status == PUBLISHED)
-            .group_by(PostTag.tag)
-            .order_by(PostTag.tag))
+            .select(tags.c.tag)
+            .from_(tags)
+            .where(fn.EXISTS(published))
+            .order_by(tags.c.tag)
+            .tuples())
 
 
 def export_posts(author=None):

@@ -24,6 +24,7 @@ from blog.render import render
 
 PER_PAGE = 20
 MAX_QUERY = 200  # characters; the search box has the same maxlength
+MAX_PAGE = 100  # 2,000 results are plenty; deeper pages would rank ever more rows
 
 OPEN, CLOSE = queries.SEARCH_MARK_OPEN, queries.SEARCH_MARK_CLOSE
 _MARKERS = re.compile('([%s%s])' % (OPEN, CLOSE))
@@ -55,12 +56,25 @@ def mark_up(text):
     return Markup(''.join(parts))  # noqa: S704 - every piece was escaped above
 
 
+def _page_ids(match, page):
+    """Ids of the published posts on `page` (plus one, to know of a next page).
+
+    The best matches are ranked from the index alone; drafts among them are
+    dropped, and when that leaves too few, more candidates are asked for.
+    """
+    wanted = page * PER_PAGE + 1
+    candidates = wanted * 2 + 50
+    while True:
+        ranked = [post_id for post_id, _ in queries.search_ranked(match, candidates)]
+        if len(ranked) >= wanted or candidates >= queries.search_match_count(match):
+            return ranked[(page - 1) * PER_PAGE:wanted]
+        candidates *= 4
+
+
 def _results(match, page):
     """One page of results as dicts, and whether a next page exists."""
-    rows = list(queries.search_published(match)
-                .limit(PER_PAGE + 1)
-                .offset((page - 1) * PER_PAGE)
-                .dicts())
+    ids = _page_ids(match, page)
+    rows = {row['id']: row for row in queries.search_results(match, ids[:PER_PAGE])}
     results = [{
         'id': row['id'],
         'title': mark_up(row['title_marked']),
@@ -68,16 +82,17 @@ def _results(match, page):
         'published_at': row['published_at'],
         'username': row['username'],
         'author_name': row['display_name'] or row['username'],
-    } for row in rows[:PER_PAGE]]
-    return results, len(rows) > PER_PAGE
+    } for row in (rows.get(post_id) for post_id in ids[:PER_PAGE]) if row is not None]
+    return results, len(ids) > PER_PAGE
 
 
 def search():
     """GET /search?q=...&page=N: ranked, highlighted, paginated results."""
     q = forms.query('q').strip()
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page of results.')
+    if page is None or page > MAX_PAGE:
+        raise HTTPError(404, 'There is no such page of results. Results stop at page %d; '
+                             'add words to narrow the search.' % MAX_PAGE)
     context = {'q': q, 'page': page, 'results': [], 'has_next': False,
                'error': None, 'searched': False}
     if not q:

@@ -64,9 +64,7 @@ def show(tag):
     page = forms.page_number()
     if page is None:
         raise HTTPError(404, 'There is no such page.')
-    rows = list(queries.tag_published_posts(tag)
-                .limit(PER_PAGE + 1)
-                .offset((page - 1) * PER_PAGE))
+    rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
     if not rows and page > 1:
         raise HTTPError(404, 'There is no such page.')
     items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}

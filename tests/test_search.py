@@ -316,9 +316,9 @@ def test_a_query_sqlite_rejects_is_a_friendly_page(client, alice, make_post, mon
 
     from blog import queries
 
-    def broken(match):
+    def broken(match, candidates):
         raise OperationalError('fts5: syntax error near "x"')
-    monkeypatch.setattr(queries, 'search_published', broken)
+    monkeypatch.setattr(queries, 'search_ranked', broken)
     make_post(alice, title='Anything')
     page = search(client, 'anything')
     assert page.status_int == 200

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from blog import queries
 from blog.db import db
 from blog.models import DRAFT, Post, PostTag, Revision
 from tests.conftest import PASSWORD, csrf_from
@@ -53,6 +54,25 @@ def test_pagination(client, alice, make_post):
     client.get('/tags/many?page=3', status=404)
     client.get('/tags/many?page=x', status=404)
     client.get('/tags/many?page=-1', status=404)
+
+
+@pytest.mark.parametrize('walk_factor', [0, 10 ** 9])  # always tag-first / always walk
+def test_both_query_plans_give_the_same_pages(client, alice, make_post, monkeypatch,
+                                              walk_factor):
+    monkeypatch.setattr(queries, 'TAG_WALK_FACTOR', walk_factor)
+    expected = []
+    for i in range(60):
+        tags = ['odd'] if i % 2 else ['even', 'all']
+        status = DRAFT if i % 7 == 0 else 'published'
+        make_post(alice, title='P%02d' % i, tags=tags + ['all'] * (i % 2), status=status,
+                  published_at=ago(100 - i))
+        if i % 2 == 0 and status != DRAFT:
+            expected.insert(0, 'P%02d' % i)
+    pages = [titles(client.get('/tags/even')), titles(client.get('/tags/even?page=2'))]
+    assert pages == [expected[:20], expected[20:]]
+    client.get('/tags/even?page=3', status=404)
+    all_posts = sum((titles(client.get('/tags/all?page=%d' % n)) for n in (1, 2, 3)), [])
+    assert len(all_posts) == 60 - 9 and all_posts == sorted(all_posts, reverse=True)
 
 
 @pytest.mark.parametrize('path, location', [
