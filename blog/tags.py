@@ -13,6 +13,7 @@ from urllib.parse import quote
 from bottle import HTTPError, HTTPResponse, request, response
 
 from blog import forms, posts, queries
+from blog.cache import cached
 from blog.markdown import plain_excerpt
 from blog.render import render
 
@@ -64,13 +65,18 @@ def show(tag):
     page = forms.page_number()
     if page is None:
         raise HTTPError(404, 'There is no such page.')
-    rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
-    if not rows and page > 1:
+
+    def produce():
+        rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
+        items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
+                 for post in rows[:PER_PAGE]]
+        return items, len(rows) > PER_PAGE
+
+    items, has_next = cached(('tag-page', tag, page), produce)
+    if not items and page > 1:
         raise HTTPError(404, 'There is no such page.')
-    items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
-             for post in rows[:PER_PAGE]]
     return render('tags/show.html', tag=tag, tag_url=tag_path(tag), items=items, page=page,
-                  has_next=len(rows) > PER_PAGE, tag_path=tag_path)
+                  has_next=has_next, tag_path=tag_path)
 
 
 def install(app):

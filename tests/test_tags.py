@@ -153,3 +153,17 @@ def test_tag_edits_go_through_optimistic_locking_and_history(client, alice, auth
     with db.connection_context():
         old = Revision.get((Revision.post == post_id) & (Revision.version == 1))
         assert old.tags == ['alpha', 'beta']
+
+
+def test_cached_tag_pages_follow_writes(client, alice, make_post, dbconn):
+    first = make_post(alice, title='First', tags=['news'])
+    dbconn.close()
+    assert titles(client.get('/tags/news')) == ['First']
+    make_post(alice, title='Second', tags=['news'])
+    assert titles(client.get('/tags/news')) == ['Second', 'First']
+    db.connect(reuse_if_open=True)
+    saved = Post.get_by_id(first.id)
+    saved.title = 'First, edited'
+    saved.save_optimistic()
+    dbconn.close()
+    assert titles(client.get('/tags/news')) == ['Second', 'First, edited']
