@@ -17,6 +17,7 @@ Two layers use it:
 """
 
 import email.utils
+import functools
 import hashlib
 import os
 import threading
@@ -157,10 +158,14 @@ BUILD = _build_token()
 PAGE_PARAMS = frozenset({'page'})  # query parameters a cached page may have
 
 
+@functools.lru_cache(maxsize=4096)
+def _page_digest(key):
+    return hashlib.sha256(repr((BUILD, key)).encode('utf-8')).hexdigest()[:16]
+
+
 def page_etag(key, generation):
     """The ETag of public page `key` at `generation`."""
-    digest = hashlib.sha256(repr((BUILD, key)).encode('utf-8')).hexdigest()[:16]
-    return '"%d-%s"' % (generation, digest)
+    return '"%d-%s"' % (generation, _page_digest(key))
 
 
 def _etag_matches(header, etag):
@@ -185,7 +190,7 @@ def _not_modified_since(header, last_modified):
         return False
     if parsed is None or parsed.tzinfo is None:
         return False
-    return parsed.timestamp() > int(last_modified)
+    return parsed.timestamp() > last_modified
 
 
 def cached_page(key, produce):
@@ -208,17 +213,19 @@ def cached_page(key, produce):
     entry = cache.get(('page', key), generation) if _enabled() else None
     if entry is None:
         body = produce()  # may raise HTTPError (404): nothing is cached then
-        entry = (body, time.time())
+        rendered_at = int(time.time())
+        # Kept encoded, with its date formatted: a hit only copies references.
+        entry = (body.encode('utf-8'), rendered_at,
+                 email.utils.formatdate(rendered_at, usegmt=True))
         if response.status_code == 200 and _enabled():
             cache.put(('page', key), generation, entry)
-    body, rendered_at = entry
+    body, rendered_at, last_modified = entry
     if inm is None and _not_modified_since(request.get_header('If-Modified-Since'),
                                            rendered_at):
         return _not_modified(etag)
     response.content_type = 'text/html; charset=utf-8'
     _public_headers(etag)
-    response.set_header('Last-Modified', email.utils.formatdate(int(rendered_at),
-                                                                usegmt=True))
+    response.set_header('Last-Modified', last_modified)
     return body
 
 
