@@ -6,7 +6,8 @@ every text stripped of the characters XML 1.0 forbids, so any title makes a vali
 document. Absolute links come only from config.site_url. Entry ids are tag: URIs
 (RFC 4151) built from the site's host, the post's first publication date and its
 path, so they never change when a post is edited. Each feed is cached per URL
-until the next public write, and answers If-None-Match with 304.
+until the next public write, and answers If-None-Match with 304 (readers poll
+cheaply; the app's default `Cache-Control: no-cache, private` makes them ask).
 """
 
 import hashlib
@@ -87,7 +88,6 @@ def _answer(path, producer):
     body = cached(('feed', path), producer)
     etag = '"%s"' % hashlib.sha256(body.encode('utf-8')).hexdigest()[:32]
     response.set_header('ETag', etag)
-    response.set_header('Cache-Control', 'public, max-age=60')
     if etag in [tag.strip() for tag in request.headers.get('If-None-Match', '').split(',')]:
         res = response.copy(cls=HTTPResponse)
         res.status = 304
