@@ -83,6 +83,9 @@ def test_tags_search_index_and_generation_match_the_triggers(demo_db):
                                    " LIKE '%sqlite%'").fetchone()[0] > 0
     conn.close()
     assert rows(path, 'SELECT generation FROM site_state') != [(0,)]
+    # The bigger FTS5 term buffer used while loading is back to SQLite's default.
+    assert rows(path, "SELECT v FROM post_search_config WHERE k = 'hashsize'") in (
+        [], [(demo.FTS5_HASHSIZE_DEFAULT,)])
 
 
 def test_the_insert_trigger_is_back_exactly(demo_db):
