@@ -13,7 +13,7 @@ from urllib.parse import quote
 from bottle import HTTPError, HTTPResponse, request, response
 
 from blog import forms, posts, queries
-from blog.cache import cached
+from blog.cache import cached, cached_page
 from blog.markdown import plain_excerpt
 from blog.render import render
 
@@ -46,7 +46,7 @@ def redirect_permanently(path):
     raise res
 
 
-def resolve_tag(raw, suffix=''):
+def resolve_tag(raw, suffix='', must_exist=True):
     """The normalised tag for a URL segment; redirects (301) a non-normalised one
     to `tag_path(tag) + suffix`, and 404s a tag no published post carries."""
     tag = normalize_tag(raw)
@@ -54,29 +54,36 @@ def resolve_tag(raw, suffix=''):
         raise HTTPError(404, 'No published post has that tag.')
     if tag != raw:
         redirect_permanently(tag_path(tag) + suffix)
-    if not queries.tag_exists(tag):
+    if must_exist and not queries.tag_exists(tag):
         raise HTTPError(404, 'No published post has the tag “%s”.' % tag)
     return tag
 
 
+def _entries(tag, page):
+    """One page of (post, excerpt) dicts and whether there is a next page."""
+    rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
+    items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
+             for post in rows[:PER_PAGE]]
+    return items, len(rows) > PER_PAGE
+
+
+def _render(tag, page):
+    items, has_next = cached(('tag-page', tag, page), lambda: _entries(tag, page))
+    if not items:  # no published post has the tag, or the page is past the end
+        raise HTTPError(404, 'No published post has the tag “%s”.' % tag if page == 1
+                        else 'There is no such page.')
+    return render('tags/show.html', tag=tag, tag_url=tag_path(tag), items=items, page=page,
+                  has_next=has_next, tag_path=tag_path)
+
+
 def show(tag):
-    """GET /tags/<tag>: published posts with `tag`, newest first, 20 a page."""
-    tag = resolve_tag(tag)
+    """GET /tags/<tag>: published posts with `tag`, newest first, 20 a page; whole
+    pages cached for anonymous readers, with ETag/304 (`cached_page`)."""
+    tag = resolve_tag(tag, must_exist=False)  # an empty first page is the 404
     page = forms.page_number()
     if page is None:
         raise HTTPError(404, 'There is no such page.')
-
-    def produce():
-        rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
-        items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
-                 for post in rows[:PER_PAGE]]
-        return items, len(rows) > PER_PAGE
-
-    items, has_next = cached(('tag-page', tag, page), produce)
-    if not items and page > 1:
-        raise HTTPError(404, 'There is no such page.')
-    return render('tags/show.html', tag=tag, tag_url=tag_path(tag), items=items, page=page,
-                  has_next=has_next, tag_path=tag_path)
+    return cached_page(('tag', tag, page), lambda: _render(tag, page))
 
 
 def install(app):

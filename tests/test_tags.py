@@ -167,3 +167,13 @@ def test_cached_tag_pages_follow_writes(client, alice, make_post, dbconn):
     saved.save_optimistic()
     dbconn.close()
     assert titles(client.get('/tags/news')) == ['Second', 'First, edited']
+
+
+def test_anonymous_readers_get_304_until_a_write(client, alice, make_post):
+    make_post(alice, title='First', tags=['news'])
+    first = client.get('/tags/news')
+    etag = first.headers['ETag']
+    client.get('/tags/news', headers={'If-None-Match': etag}, status=304)
+    make_post(alice, title='Second', tags=['news'])
+    again = client.get('/tags/news', headers={'If-None-Match': etag}, status=200)
+    assert titles(again) == ['Second', 'First']
