@@ -123,11 +123,18 @@ def user_count():
 
 def _listed_name():
     # What a page calls a user (User.name), for sorting: display name or username.
-    return fn.COALESCE(fn.NULLIF(User.display_name, ''), User.username).collate('NOCASE')
+    # Written exactly as the expression index user_listed_name (migration 0003), with
+    # '' as a literal: SQLite only matches an index expression without parameters.
+    return fn.COALESCE(fn.NULLIF(User.display_name, SQL("''")),
+                       User.username).collate('NOCASE')
 
 
 def authors_page(offset, limit):
-    """Users with at least one published post, by name (A-Z, case-insensitive)."""
+    """Users with at least one published post, by name (A-Z, case-insensitive).
+
+    Walks the index user_listed_name in order, checking each user on the covering
+    index post_author_id, and stops when the page is full.
+    """
     published = (Post
                  .select(Post.id)
                  .where((Post.author == User.id) &

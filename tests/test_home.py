@@ -9,7 +9,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from blog import home
+from blog import home, queries
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, User, utcnow
 
@@ -307,3 +307,9 @@ def test_uncached_config_gives_the_same_pages(config, make_user, make_post):
     response = TestApp(app).get('/')
     assert 'Visible' in response.text and 'ETag' in response.headers
     assert len(app.config['blog.cache']) == 0
+
+
+def test_homepage_window_reads_the_covering_date_index(dbconn):
+    sql, params = queries.homepage_posts(0, 21, BASE).sql()
+    plan = ' '.join(row[3] for row in dbconn.execute_sql('EXPLAIN QUERY PLAN ' + sql, params))
+    assert 'COVERING INDEX post_published_author' in plan
