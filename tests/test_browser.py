@@ -81,9 +81,14 @@ def fill(driver, fields):
 
 
 def submit(driver, form_selector='main form'):
+    """Click the form's first submit button and wait for the next page to load."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    page = driver.find_element(By.TAG_NAME, 'html')
     form = driver.find_element(By.CSS_SELECTOR, form_selector)
     form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
 
 
 def sign_in(driver, site, username):
