@@ -192,7 +192,8 @@ def pick_targets(db_path):
     try:
         post_id, username = conn.execute(
             "SELECT post.id, user.username FROM post JOIN user ON user.id = post.author_id"
-            " WHERE status = 'published' ORDER BY published_at DESC LIMIT 1").fetchone()
+            " WHERE status = 'published' AND title NOT LIKE 'Benchmark: %'"
+            " ORDER BY published_at DESC LIMIT 1").fetchone()
     finally:
         conn.close()
     return post_id, username

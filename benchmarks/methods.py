@@ -20,7 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from peewee import JOIN, OperationalError, fn  # noqa: E402
+from peewee import JOIN, OperationalError, fn, sqlite3  # noqa: E402
 
 from blog import authors as authors_view  # noqa: E402
 from blog import home, queries  # noqa: E402
@@ -206,7 +206,7 @@ def run(make, repeat, deadline):
         started = time.perf_counter()
         try:
             rows = len(list(make()))
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:
             if 'interrupt' not in str(exc):
                 raise
             return None, None
@@ -265,7 +265,7 @@ def main():
         for size in sizes:
             seconds, rows = results[(name, size)]
             cells.append('> %.0f s' % args.timeout if seconds is None
-                         else '%.0f ms (%d rows)' % (seconds * 1000, rows) if seconds < 10
+                         else '%.0f ms (%d rows)' % (seconds * 1000, rows) if seconds < 1
                          else '%.1f s (%d rows)' % (seconds, rows))
         print('| %s | %s | %s |' % (group, name, ' | '.join(cells)))
 

@@ -32,15 +32,21 @@ FULL_SCAN_WINDOW = 50000
 EXCERPT_CHARS = 200
 
 _PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
-_TAG = re.compile(r'<[^>]*(?:>|$)')
+_TAG = re.compile(r'<(/?)([a-zA-Z0-9]*)[^>]*(?:>|$)')
 _CUT_ENTITY = re.compile(r'&#?\w*$')
+# Tags inside a line of text: dropped without a space ("*word*." stays "word.").
+_INLINE = frozenset({'a', 'em', 'strong', 'code', 'del', 's', 'img', 'b', 'i', 'mark'})
+
+
+def _tag_gap(match):
+    return '' if match.group(2).lower() in _INLINE else ' '
 
 
 def excerpt(html_text, length=EXCERPT_CHARS):
     """Plain text from the start of a post's sanitized HTML: code blocks and
     markup dropped, entities decoded, cut at a word boundary with '…'."""
     text = _PRE.sub(' ', html_text or '')
-    text = _TAG.sub(' ', text)
+    text = _TAG.sub(_tag_gap, text)
     text = html.unescape(_CUT_ENTITY.sub('', text))
     text = ' '.join(text.split())
     if len(text) <= length:

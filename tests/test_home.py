@@ -121,6 +121,8 @@ def test_entries_show_title_author_date_and_excerpt(client, make_user, make_post
 
 @pytest.mark.parametrize('html_text, text', [
     ('<h2>Title</h2><p>One <em>two</em> &amp; three.</p>', 'Title One two & three.'),
+    ('<p>About <em>cats</em>. <a href="/x">Link</a>, <code>x</code>!</p><ul><li>a</li><li>b'
+     '</li></ul>', 'About cats. Link, x! a b'),
     ('<p>before</p><pre><code>x = 1\n</code></pre><p>after</p>', 'before after'),
     ('<p>cut in a code block</p><pre><code>never closed', 'cut in a code block'),
     ('<p>cut in an entity &am', 'cut in an entity'),
