@@ -235,3 +235,43 @@ def test_history_permission_matrix(browser, people, make_post, method, route, wh
         assert response.location == '/login?next=' + path
     expected = 'v1' if (method == 'POST' and status == 303 and who) else 'v2'
     assert fresh(post.id).body == expected
+
+
+def _sides(html):
+    """(old lines, new lines) read back from diff HTML."""
+    old, new = [], []
+    for kind, text in re.findall(r'<(span|del|ins) class="line[^"]*">(?:  |- |\+ )(.*?)</\1>',
+                                 str(html), re.S):
+        if kind in ('span', 'del'):
+            old.append(text)
+        if kind in ('span', 'ins'):
+            new.append(text)
+    return old, new
+
+
+@pytest.mark.parametrize('old, new', [
+    ('', ''), ('a', 'a'), ('a\nb\nc', 'a\nB\nc'), ('a\nb', 'a\nb\nc'), ('x\na\nb', 'a\nb'),
+    ('same\n\nsame\n\nsame', 'same\n\nother\n\nsame'), ('<script>', '<b>&amp;'),
+])
+def test_diff_html_keeps_both_texts(old, new):
+    from markupsafe import escape
+    html = history.diff_html(old, new)
+    assert '<script>' not in html
+    expect_old = [str(escape(line)) for line in (old.splitlines() or [''])]
+    expect_new = [str(escape(line)) for line in (new.splitlines() or [''])]
+    assert _sides(html) == (expect_old, expect_new)
+
+
+def test_diff_of_long_posts_with_many_blank_lines(monkeypatch):
+    """5,000 paragraphs (10,000 lines, half of them blank), every 7th changed: the
+    unbounded difflib alignment did not finish in 10 minutes on this input."""
+    old = '\n\n'.join('paragraph %d of a long post' % i for i in range(5000))
+    new = '\n\n'.join('paragraph %d of a long post' % i if i % 7 else 'changed %d' % i
+                      for i in range(5000))
+    html = history.diff_html(old, new)
+    assert _sides(html) == (old.splitlines(), new.splitlines())
+    assert html.count('<ins class="line add">') >= 700
+    monkeypatch.setattr(history, 'DIFF_MAX_PAIRS', 100)  # too big to align: one block
+    html = history.diff_html(old + '\nend', new + '\nend')
+    assert _sides(html) == ((old + '\nend').splitlines(), (new + '\nend').splitlines())
+    assert html.endswith('<span class="line">  end</span>')
