@@ -6,12 +6,13 @@ name pages show (display name, else username). Their 3 latest posts come from th
 window-function recipe (RANK() over each author's posts, filtered outside),
 run for the 20 authors of the page only. Deactivated users are still shown, like
 their posts (deactivation hides nothing they wrote). A profile exists for every
-user, published or not; unknown usernames are 404.
+user, published or not; unknown usernames are 404, and a username typed with
+capitals gets a 301 to the lower-case URL.
 """
 
 from bottle import HTTPError
 
-from blog import forms, queries
+from blog import forms, queries, tags
 from blog.cache import cached, cached_page
 from blog.home import excerpt
 from blog.render import render
@@ -76,8 +77,16 @@ def profile_entries(username, page, per_page=None):
 def show(username):
     """GET /authors/<username>: profile and published posts, 20 a page."""
     page = forms.page_number()
-    if page is None or forms.username_error(username):
+    if page is None:
         raise HTTPError(404, 'There is no such page.')
+    if forms.username_error(username):
+        # Usernames are lower-case: /authors/Alice is a permanent redirect to
+        # /authors/alice when that user exists (as for their feed).
+        wanted = forms.normalize_username(username)
+        if (wanted != username and not forms.username_error(wanted)
+                and queries.author_by_username(wanted) is not None):
+            tags.redirect_permanently('/authors/' + wanted)
+        raise HTTPError(404, 'There is no author called %s.' % username)
     return cached_page(('author', username, page), lambda: _render_show(username, page))
 
 

@@ -142,11 +142,17 @@ def test_profile_of_someone_who_never_published(client, make_user):
     client.get('/authors/quiet?page=2', status=404)
 
 
-@pytest.mark.parametrize('path', ['/authors/nobody', '/authors/Alice', '/authors/a',
-                                  '/authors/' + 'a' * 31, '/authors/al%20ice'])
+@pytest.mark.parametrize('path', ['/authors/nobody', '/authors/Bob', '/authors/a',
+                                  '/authors/' + 'a' * 31, '/authors/al%20ice', '/authors/A'])
 def test_unknown_authors_are_404(client, make_user, path):
     make_user('alice')
     client.get(path, status=404)
+
+
+def test_capitals_redirect_to_the_lower_case_profile(client, make_user):
+    make_user('alice')
+    response = client.get('/authors/Alice?page=2', status=301)
+    assert response.headers['Location'] == '/authors/alice?page=2'
 
 
 def test_profile_cache_follows_writes(client, make_user, make_post, dbconn):
