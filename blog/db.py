@@ -1,18 +1,21 @@
-"""The database: one late-bound peewee `SqliteDatabase`, its SQL functions, and
-the migration runner.
+"""The database: one late-bound peewee `SqliteDatabase` (pooled), its SQL functions,
+and the migration runner.
 
 peewee 4 folded `SqliteExtDatabase` into `SqliteDatabase`, so Python functions are
-registered on the plain database with `@db.func()`. When the `pysqlite3` package is
-installed peewee uses it instead of the standard library's `sqlite3`, which brings a
-newer SQLite than the system's (see `sqlite_version`).
+registered on the plain database with `@db.func()` (`PooledSqliteDatabase` is a
+`SqliteDatabase` subclass; every new connection gets the functions and pragmas).
+When the `pysqlite3` package is installed peewee uses it instead of the standard
+library's `sqlite3`, which brings a newer SQLite than the system's (see
+`sqlite_version`).
 """
 
 import logging
 import os
 import threading
 
-from peewee import SqliteDatabase, fn
+from peewee import fn
 from playhouse.migrations import Runner
+from playhouse.pool import PooledSqliteDatabase
 
 from blog import passwords
 
@@ -31,7 +34,14 @@ PRAGMAS = {
 }
 BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
 
-db = SqliteDatabase(None, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+# Requests still connect in a before_request hook and close in after_request, but
+# "close" hands the connection back to a pool (rolling back anything left open):
+# opening a fresh SQLite connection costs ~1 ms here, mostly parsing the schema,
+# which alone would halve the requests/s a page can reach (benchmarks/README.md).
+# A pooled connection moves between threads (one at a time), so the driver's
+# same-thread check is off.
+POOL = {'max_connections': 64, 'stale_timeout': 300, 'check_same_thread': False}
+db = PooledSqliteDatabase(None, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
 
 # The cost new hashes are made with; tests lower it to keep the suite quick.
 _hash_cost = {'cost': passwords.DEFAULT_COST}
@@ -76,9 +86,9 @@ def init_db(path, hash_cost=None):
     """Bind the database to `path` (made on first use) and apply migrations."""
     if hash_cost is not None:
         _hash_cost['cost'] = hash_cost
-    if not db.is_closed():
-        db.close()
-    db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT)
+    if not db.deferred:
+        db.close_all()  # pooled connections may point at another file
+    db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
     migrate()
     return db
 
