@@ -25,6 +25,10 @@ class Field:
     choices: tuple = ()  # (value, label) pairs for kind='select'
 
 
+# Changed blocks larger than this many line pairs are shown unaligned (see diff_html).
+DIFF_MAX_PAIRS = 25_000_000
+
+
 def _lines(value):
     if isinstance(value, bool):
         return ['yes' if value else 'no']
@@ -32,18 +36,37 @@ def _lines(value):
 
 
 def diff_html(saved, mine):
-    """A line diff from `saved` to `mine` as escaped HTML (<del>/<ins> lines)."""
-    out = []
-    matcher = difflib.SequenceMatcher(a=_lines(saved), b=_lines(mine), autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    """A line diff from `saved` to `mine` as escaped HTML (<del>/<ins> lines).
+
+    Bounded in time for long posts: difflib without its junk heuristic
+    (`autojunk=False`) slows down roughly with the cube of the line count when
+    lines repeat (every blank line between paragraphs does): measured, 1,000 lines
+    took 1.3 s and 10,000 did not finish in 10 minutes, holding a worker thread.
+    Here the common head and tail are trimmed first (most edits are local), the
+    matcher keeps its junk heuristic, and very large changed blocks are not aligned.
+    """
+    a, b = _lines(saved), _lines(mine)
+    shortest = min(len(a), len(b))
+    head = 0
+    while head < shortest and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    if len(mid_a) * len(mid_b) > DIFF_MAX_PAIRS:
+        opcodes = [('replace', 0, len(mid_a), 0, len(mid_b))]
+    else:
+        opcodes = difflib.SequenceMatcher(None, mid_a, mid_b).get_opcodes()
+    same = Markup('<span class="line">  %s</span>')
+    out = [same % line for line in a[:head]]
+    for tag, i1, i2, j1, j2 in opcodes:
         if tag == 'equal':
-            for line in matcher.a[i1:i2]:
-                out.append(Markup('<span class="line">  %s</span>') % line)
+            out.extend(same % line for line in mid_a[i1:i2])
             continue
-        for line in matcher.a[i1:i2]:
-            out.append(Markup('<del class="line del">- %s</del>') % line)
-        for line in matcher.b[j1:j2]:
-            out.append(Markup('<ins class="line add">+ %s</ins>') % line)
+        out.extend(Markup('<del class="line del">- %s</del>') % line for line in mid_a[i1:i2])
+        out.extend(Markup('<ins class="line add">+ %s</ins>') % line for line in mid_b[j1:j2])
+    out.extend(same % line for line in a[len(a) - tail:])
     return Markup('').join(out)
 
 

@@ -6,55 +6,15 @@ ordinary optimistic save of the revision's title, body and tags onto the post: i
 can conflict like any edit, and it keeps the version it replaces too.
 """
 
-import difflib
-
 from bottle import HTTPError
-from markupsafe import Markup
 
 from blog import forms, posts, queries, sessions
+from blog.conflicts import diff_html
 from blog.models import User
 from blog.render import render
 
 PER_PAGE = 50
 N = '<n:re:[0-9]{1,9}>'
-# Above this many line pairs (after the common head and tail are set aside) the
-# changed block is shown as removed-then-added instead of aligned line by line,
-# which would cost seconds of CPU.
-DIFF_MAX_PAIRS = 25_000_000
-
-
-def diff_html(old, new):
-    """A line diff from `old` to `new` as escaped HTML, in blog.conflicts' format.
-
-    Bounded in time for long posts: difflib without its junk heuristic
-    (`autojunk=False`) slows down roughly with the cube of the line count when
-    lines repeat (every blank line between paragraphs does): measured, 1,000 lines
-    took 1.3 s and 10,000 did not finish in 10 minutes. Here the common head and
-    tail are trimmed first (most edits are local), the matcher keeps its junk
-    heuristic, and very large changed blocks are not aligned at all.
-    """
-    a, b = (old or '').splitlines() or [''], (new or '').splitlines() or ['']
-    shortest = min(len(a), len(b))
-    head = 0
-    while head < shortest and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < shortest - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
-        tail += 1
-    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
-    if len(mid_a) * len(mid_b) > DIFF_MAX_PAIRS:
-        opcodes = [('replace', 0, len(mid_a), 0, len(mid_b))]
-    else:
-        opcodes = difflib.SequenceMatcher(None, mid_a, mid_b).get_opcodes()
-    out = [Markup('<span class="line">  %s</span>') % line for line in a[:head]]
-    for tag, i1, i2, j1, j2 in opcodes:
-        if tag == 'equal':
-            out.extend(Markup('<span class="line">  %s</span>') % line for line in mid_a[i1:i2])
-            continue
-        out.extend(Markup('<del class="line del">- %s</del>') % line for line in mid_a[i1:i2])
-        out.extend(Markup('<ins class="line add">+ %s</ins>') % line for line in mid_b[j1:j2])
-    out.extend(Markup('<span class="line">  %s</span>') % line for line in a[len(a) - tail:])
-    return Markup('').join(out)
 
 
 def saver_name(user):

@@ -5,7 +5,7 @@ import re
 import pytest
 from webtest import TestApp
 
-from blog import history
+from blog import conflicts, history
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, Revision, User
 from tests.conftest import Auth, csrf_from
@@ -255,7 +255,7 @@ def _sides(html):
 ])
 def test_diff_html_keeps_both_texts(old, new):
     from markupsafe import escape
-    html = history.diff_html(old, new)
+    html = conflicts.diff_html(old, new)
     assert '<script>' not in html
     expect_old = [str(escape(line)) for line in (old.splitlines() or [''])]
     expect_new = [str(escape(line)) for line in (new.splitlines() or [''])]
@@ -268,10 +268,10 @@ def test_diff_of_long_posts_with_many_blank_lines(monkeypatch):
     old = '\n\n'.join('paragraph %d of a long post' % i for i in range(5000))
     new = '\n\n'.join('paragraph %d of a long post' % i if i % 7 else 'changed %d' % i
                       for i in range(5000))
-    html = history.diff_html(old, new)
+    html = conflicts.diff_html(old, new)
     assert _sides(html) == (old.splitlines(), new.splitlines())
     assert html.count('<ins class="line add">') >= 700
-    monkeypatch.setattr(history, 'DIFF_MAX_PAIRS', 100)  # too big to align: one block
-    html = history.diff_html(old + '\nend', new + '\nend')
+    monkeypatch.setattr(conflicts, 'DIFF_MAX_PAIRS', 100)  # too big to align: one block
+    html = conflicts.diff_html(old + '\nend', new + '\nend')
     assert _sides(html) == ((old + '\nend').splitlines(), (new + '\nend').splitlines())
     assert html.endswith('<span class="line">  end</span>')
