@@ -1,10 +1,15 @@
-"""Start the real `python run.py serve` (waitress) on a free port, for tests."""
+"""Start the real `python run.py serve` (waitress) on a free port, and talk to it
+over HTTP like a browser would, for tests."""
 
+import http.cookiejar
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,3 +79,55 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Browser:
+    """urllib with its own cookie jar; redirects are not followed (to see the 303s)."""
+
+    password = 'correct horse battery'
+
+    def __init__(self, base):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
+
+    def request(self, path, data=None):
+        """GET (or POST `data` as a form): (status, headers, text)."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, body, timeout=60) as resp:
+                return resp.status, dict(resp.headers), resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read().decode()
+
+    def form(self, path):
+        """GET a page: (its csrf_token, the hidden version if any, the page)."""
+        status, _, text = self.request(path)
+        assert status == 200, (path, status)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
+        version = re.search(r'name="version" value="(\d+)"', text)
+        return token, version and version.group(1), text
+
+    def csrf(self, path):
+        """The csrf_token on the page at `path`."""
+        return self.form(path)[0]
+
+    def register(self, username):
+        """Sign up (which signs in); returns the status."""
+        status, _, _ = self.request('/register', {
+            'username': username, 'password': self.password,
+            'password_confirm': self.password, 'csrf_token': self.csrf('/register')})
+        return status
+
+    def sign_in(self, username):
+        """Sign in with the shared test password; asserts the 303."""
+        status, _, _ = self.request('/login', {
+            'username': username, 'password': self.password,
+            'csrf_token': self.csrf('/login')})
+        assert status == 303, status
+        return self

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from tests.server import ROOT, Server
-from tests.test_server import Browser
+from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
 PASSWORD = 'correct horse battery'

@@ -8,19 +8,13 @@ import sys
 import threading
 import urllib.request
 
-from tests.server import ROOT, Server
-from tests.test_server import Browser
+from tests.server import ROOT, Browser, Server
 
 PASSWORD = 'correct horse battery'
 
 
 def register(base, username):
-    browser = Browser(base)
-    token = browser.csrf('/register')
-    status, _, _ = browser.request('/register', {
-        'username': username, 'password': PASSWORD, 'password_confirm': PASSWORD,
-        'csrf_token': token})
-    return status
+    return Browser(base).register(username)
 
 
 def test_backup_while_serving_then_restore(tmp_path):

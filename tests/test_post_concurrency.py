@@ -4,62 +4,21 @@ Exactly one wins (303); the other fifteen get the 409 conflict page with their o
 text; the version moves by exactly one; no 500 and no "database is locked".
 """
 
-import http.cookiejar
 import re
 import sqlite3
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.server import ROOT, Server
+from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
 PASSWORD = 'correct horse battery'
 WRITERS = 16
-
-
-class Browser:
-    """urllib with its own cookie jar; redirects are not followed (to see the 303s)."""
-
-    def __init__(self, base):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):
-                return None
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
-
-    def request(self, path, data=None):
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(self.base + path, body, timeout=60) as resp:
-                return resp.status, dict(resp.headers), resp.read().decode()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read().decode()
-
-    def form(self, path):
-        """GET a page: (its csrf_token, the hidden version if any, the page)."""
-        status, _, text = self.request(path)
-        assert status == 200, (path, status)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
-        version = re.search(r'name="version" value="(\d+)"', text)
-        return token, version and version.group(1), text
-
-    def sign_in(self, username):
-        token, _, _ = self.form('/login')
-        status, headers, _ = self.request('/login', {
-            'username': username, 'password': PASSWORD, 'csrf_token': token})
-        assert status == 303, status
-        return self
 
 
 def test_sixteen_simultaneous_edits_of_one_version(tmp_path):

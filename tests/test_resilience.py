@@ -9,20 +9,14 @@ import time
 
 import pytest
 
-from tests.server import Server
-from tests.test_server import Browser
+from tests.server import Browser, Server
 
 pytestmark = pytest.mark.server
-PASSWORD = 'correct horse battery'
 
 
 def signed_in(base, username):
     browser = Browser(base)
-    token = browser.csrf('/register')
-    status, _, _ = browser.request('/register', {
-        'username': username, 'password': PASSWORD, 'password_confirm': PASSWORD,
-        'csrf_token': token})
-    assert status == 303
+    assert browser.register(username) == 303
     browser.token = browser.csrf('/posts/new')
     return browser
 
