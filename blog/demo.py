@@ -27,7 +27,7 @@ from peewee import DatabaseError
 
 from blog.db import MIGRATIONS_DIR
 
-DEMO_PASSWORD = 'demo password 2024'  # noqa: S105 - demo data; printed on purpose
+DEMO_PASSWORD = 'demo password 2024'  # noqa: S105 (demo data, printed)  # nosec B105
 DRAFT_SHARE = 0.02
 YEARS = 5
 BODY_TEMPLATES = 256
@@ -191,7 +191,7 @@ def fill(db, authors, posts, seed=1, password=DEMO_PASSWORD):
     from blog.db import hash_password
     from blog.markdown import render_markdown
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # repeatable demo data  # nosec B311
     started = time.monotonic()
     password_hash = hash_password(password)
     now_us = int(time.time() * USEC)  # what TimestampField stores: epoch microseconds

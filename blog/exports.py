@@ -48,7 +48,7 @@ FIELDS = ('title', 'author', 'author_name', 'status', 'date', 'tags',
 MAX_MEMBER_BYTES = 16 * 1024 * 1024  # per file in an import zip (zip bombs)
 MAX_MEMBERS = 2_000_000
 # Not a password: a value that matches no scrypt hash, so the user cannot sign in.
-UNUSABLE_PASSWORD = '!imported'  # noqa: S105
+UNUSABLE_PASSWORD = '!imported'  # noqa: S105 (matches no hash)  # nosec B105
 SPOOL_BYTES = 8 * 1024 * 1024  # exports bigger than this spill to a temporary file
 
 # JSON leaves these unescaped, but YAML readers treat them as line breaks or BOMs.
