@@ -141,3 +141,31 @@ def test_sigkill_while_saving_loses_no_acknowledged_save(tmp_path):
         older = conn.execute('SELECT count(*) FROM revision WHERE post_id = ?',
                              (post_id,)).fetchone()[0]
         assert older == saved_version - 1  # every replaced version is in the history
+
+
+@pytest.mark.parametrize('size, who_answers', [
+    (2 * 1024 * 1024, 'app'),  # over the app's 1 MiB: the app's own 413 page
+    (6 * 1024 * 1024, 'waitress'),  # over waitress's 4 MiB: waitress's plain 413
+])
+def test_oversized_bodies_get_413_and_the_server_keeps_serving(tmp_path, size, who_answers):
+    import socket
+    with Server(tmp_path / 'blog.db') as server:
+        # waitress buffers a body it accepts before calling the app, so that one is
+        # sent whole; one over waitress's own limit is refused from its
+        # Content-Length, so only its start is sent (the client never blocks writing
+        # megabytes into a connection about to close).
+        body = b'title=' + b'x' * (size - 6) if who_answers == 'app' else b'title=xxxx'
+        with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
+            sock.sendall(b'POST /posts/new HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                         b'Content-Type: application/x-www-form-urlencoded\r\n'
+                         b'Content-Length: %d\r\nConnection: close\r\n\r\n' % size + body)
+            answer = b''
+            while chunk := sock.recv(65536):
+                answer += chunk
+        status_line, _, rest = answer.partition(b'\r\n')
+        assert status_line.split()[1] == b'413', status_line
+        if who_answers == 'app':
+            assert b'<h1>Too large</h1>' in rest
+            assert b"frame-ancestors 'none'" in rest  # the app's headers, too
+        assert Browser(server.url).request('/healthz')[2] == 'ok'
+        assert 'Traceback' not in server.output()
