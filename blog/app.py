@@ -83,22 +83,29 @@ def guard(callback):
 
 
 def open_request():
-    """before_request: size limit, database connection, session."""
-    try:
-        length = int(request.environ.get('CONTENT_LENGTH') or 0)
-    except ValueError:
-        raise HTTPError(400, 'Bad Content-Length.') from None
-    if length > request.app.config['blog.config'].max_body_bytes:
-        raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
-                        % (request.app.config['blog.config'].max_body_bytes // 1024))
+    """before_request: database connection, session, then the request's sanity."""
     try:
         db.connect(reuse_if_open=True)
-        sessions.load()
+        sessions.load()  # first, so even an error page knows who is signed in
     except HTTPResponse:
         raise
     except Exception:
         log.exception('error opening request %s %s', request.method, request.path)
         raise HTTPError(500, 'Something went wrong on our side.') from None
+    try:
+        # Bottle decodes the path with errors ignored (/authors/al%ffice would reach
+        # /authors/alice); a path that is not UTF-8 is a malformed request.
+        request.environ.get('bottle.raw_path', '').encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        raise HTTPError(400, 'The address is not valid UTF-8.') from None
+    try:
+        length = int(request.environ.get('CONTENT_LENGTH') or 0)
+    except ValueError:
+        raise HTTPError(400, 'Bad Content-Length.') from None
+    limit = request.app.config['blog.config'].max_body_bytes
+    if length > limit:
+        raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
+                        % (limit // 1024))
 
 
 def close_request():

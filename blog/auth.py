@@ -10,7 +10,7 @@ from bottle import request, response
 from peewee import IntegrityError, fn
 
 from blog import db as database
-from blog import forms, sessions
+from blog import forms, passwords, sessions
 from blog.db import db
 from blog.models import User, utcnow
 from blog.render import render
@@ -88,8 +88,15 @@ def login():
                 .where((User.username == username) &
                        fn.check_password(password, User.password))
                 .first())
-        if user is None and not User.select().where(User.username == username).exists():
-            database.burn_check(password)  # same time for unknown names
+        if user is None:
+            stored = (User
+                      .select(User.password)
+                      .where(User.username == username)
+                      .scalar())
+            if passwords.parse(stored) is None:
+                # No hash was computed (unknown name, or an account that cannot sign
+                # in, such as an imported author): spend the same time anyway.
+                database.burn_check(password)
     if user is None or not user.is_active:
         _throttle().failed(username, _client_address())
         return render('auth/login.html', status=422, values=values,

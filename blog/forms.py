@@ -56,7 +56,8 @@ def page_number(default=1):
     raw = query('page', '')
     if raw == '':
         return default
-    if not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
+    # isdigit() alone accepts '²' and full-width digits, which int() refuses or reads.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
         return None
     return int(raw)
 

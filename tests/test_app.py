@@ -106,3 +106,31 @@ def test_migrations_made_the_schema(dbconn):
             'site_state', 'audit_entry', 'schema_migration'} <= tables
     applied = [r[0] for r in dbconn.execute_sql('SELECT name FROM schema_migration')]
     assert applied[:2] == ['0001_accounts', '0002_posts']
+
+
+@pytest.mark.parametrize('page', ['%C2%B2', '%EF%BC%92', '%D9%A3'])
+def test_non_ascii_page_numbers_are_404(client, page):
+    client.get('/?page=' + page, status=404)
+
+
+@pytest.mark.parametrize('path', ['/authors/al%FFice', '/posts/1%FF', '/%FF'])
+def test_path_that_is_not_utf8_is_400(app, path):
+    from urllib.parse import unquote_to_bytes
+    from wsgiref.util import setup_testing_defaults
+    environ = {'REQUEST_METHOD': 'GET',
+               'PATH_INFO': unquote_to_bytes(path).decode('latin-1')}
+    setup_testing_defaults(environ)
+    statuses = []
+    body = b''.join(app(environ, lambda status, headers, exc=None: statuses.append(status)))
+    assert statuses[0].startswith('400')
+    assert b'not valid UTF-8' in body
+
+
+def test_413_page_still_shows_who_is_signed_in(client, make_user, auth):
+    make_user('alice')
+    auth.login('alice')
+    token = csrf_from(client.get('/'))
+    body = 'csrf_token=%s&title=%s' % (token, 'x' * (1024 * 1024 + 10))
+    response = client.post('/posts/new', body,
+                           content_type='application/x-www-form-urlencoded', status=413)
+    assert 'Signed in as' in response.text

@@ -265,3 +265,19 @@ def test_invalid_utf8_is_400(client):
     token = csrf_from(client.get('/login'))
     body = b'csrf_token=' + token.encode() + b'&username=%ff%fe&password=x'
     client.post('/login', body, content_type='application/x-www-form-urlencoded', status=400)
+
+
+def test_account_that_cannot_sign_in_still_costs_a_hash(client, auth, make_user,
+                                                       monkeypatch, dbconn):
+    """An imported author's unusable password must not answer faster than a real one."""
+    from blog import db as database
+    make_user('ghost', is_active=False)
+    User.update(password='!imported').where(User.username == 'ghost').execute()
+    calls = []
+    real = database.burn_check
+    monkeypatch.setattr(database, 'burn_check', lambda raw: calls.append(raw) or real(raw))
+    auth.login('ghost', 'whatever password', status=422)
+    assert calls == ['whatever password']
+    make_user('alice')
+    auth.login('alice', 'wrong password!!', status=422)
+    assert calls == ['whatever password']  # a real hash was checked: no extra burn
