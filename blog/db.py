@@ -82,13 +82,19 @@ def needs_rehash(encoded):
     return passwords.needs_rehash(encoded, _hash_cost['cost'])
 
 
-def init_db(path, hash_cost=None):
-    """Bind the database to `path` (made on first use) and apply migrations."""
-    if hash_cost is not None:
-        _hash_cost['cost'] = hash_cost
+def bind(path):
+    """Point the database at the SQLite file `path` (made on first use)."""
     if not db.deferred:
         db.close_all()  # pooled connections may point at another file
     db.init(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
+    return db
+
+
+def init_db(path, hash_cost=None):
+    """Bind the database to `path` and apply pending migrations."""
+    if hash_cost is not None:
+        _hash_cost['cost'] = hash_cost
+    bind(path)
     migrate()
     return db
 
