@@ -18,7 +18,8 @@ def up(migrator, db):
     new_sql = create_sql.replace('CREATE TABLE "post"', 'CREATE TABLE "post_rebuilt"', 1)
     new_sql = new_sql.replace('"id" INTEGER NOT NULL PRIMARY KEY',
                               '"id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT', 1)
-    assert 'AUTOINCREMENT' in new_sql, 'unexpected post table definition'
+    if 'AUTOINCREMENT' not in new_sql:
+        raise RuntimeError('unexpected post table definition: %s' % create_sql[:200])
     db.execute_sql('PRAGMA foreign_keys = OFF')
     try:
         with db.atomic('IMMEDIATE'):
