@@ -81,14 +81,19 @@ def fill(driver, fields):
 
 
 def submit(driver, form_selector='main form'):
-    """Click the form's first submit button and wait for the next page to load."""
+    """Click the form's first submit button and wait for the next page to load.
+
+    A marker on `window` disappears with the old document; waiting for that is
+    steadier than selenium's staleness_of, which Chromium sometimes answers with
+    "Node with given id does not belong to the document" instead of staleness.
+    """
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-    page = driver.find_element(By.TAG_NAME, 'html')
+    driver.execute_script('window.__beforeSubmit = true;')
     form = driver.find_element(By.CSS_SELECTOR, form_selector)
     form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        'return window.__beforeSubmit === undefined && document.readyState === "complete";'))
 
 
 def sign_in(driver, site, username):
