@@ -248,6 +248,7 @@ def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
     import feedparser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     archive_path = tmp_path / 'posts.zip'
     with zipfile.ZipFile(archive_path, 'w') as archive:
@@ -282,7 +283,9 @@ def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
             driver.get(server.url + '/')
             box = driver.find_element(By.ID, 'site-search')
             box.send_keys('walrus' + Keys.ENTER)
-            assert driver.current_url.endswith('/search?q=walrus')
+            WebDriverWait(driver, 20).until(
+                lambda d: d.current_url.endswith('/search?q=walrus')
+                and d.execute_script('return document.readyState') == 'complete')
             titles = [el.text for el in driver.find_elements(By.CSS_SELECTOR, 'main h2 a')]
             assert sorted(titles) == ['Seals and a walrus', 'Walrus <spotting> & more']
             marks = driver.find_elements(By.CSS_SELECTOR, 'main mark')
