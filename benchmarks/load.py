@@ -221,6 +221,9 @@ def main():
     parser.add_argument('--connections', type=int, default=16)
     parser.add_argument('--wrk-threads', type=int, default=2)
     parser.add_argument('--cold-runs', type=int, default=20)
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='repeat the interleaved hello/page sequence; ratios are then '
+                             'the median of the rounds (steadier on a noisy machine)')
     args = parser.parse_args()
 
     build(args)
@@ -242,34 +245,47 @@ def main():
                  ('/authors', base + '/authors'),
                  ('/authors/<name>', '%s/authors/%s' % (base, username))]
 
+        warmed = set()
+
         def measure(url):
-            load(url, 2, args.connections, args.wrk_threads)  # warm-up (fills the cache)
+            if url not in warmed:  # the first run of a URL warms it (fills the cache)
+                load(url, 2, args.connections, args.wrk_threads)
+                warmed.add(url)
             return load(url, args.duration, args.connections, args.wrk_threads)
 
         hello_url = 'http://127.0.0.1:%d/' % hello_port
         # Hello-world before and after every page: each page is compared with the
         # mean of the two runs beside it, so drift in the machine's load cancels.
-        hellos = [measure(hello_url)]
-        results = []
-        for label, url in pages:
-            results.append((label, url, measure(url)))
+        # With --rounds the whole sequence repeats and each page's ratio is the
+        # median of its rounds' ratios.
+        hellos, per_page = [], {label: [] for label, _ in pages}
+        for _round in range(args.rounds):
             hellos.append(measure(hello_url))
+            for label, url in pages:
+                result = measure(url)
+                hellos.append(measure(hello_url))
+                before, after = hellos[-2][0], hellos[-1][0]
+                per_page[label].append((result, before, after, result[0] / ((before + after) / 2)))
 
         print()
         print('| URL | requests/s | p50 ms | p99 ms | errors | hello-world requests/s'
-              ' (before, after) | ratio to hello-world |')
-        print('|---|---:|---:|---:|---:|---:|---:|')
+              ' (beside it) | ratio to hello-world | ratio in each round |')
+        print('|---|---:|---:|---:|---:|---:|---:|---|')
         verdicts = []
-        for n, (label, _, (rps, p50, p99, bad)) in enumerate(results):
-            before, after = hellos[n][0], hellos[n + 1][0]
-            ratio = rps / ((before + after) / 2)
+        for label, runs in per_page.items():
+            ratio = statistics.median(r[3] for r in runs)
+            bad = sum(r[0][3] for r in runs)
             verdicts.append((label, ratio >= BARS['ratio'] and not bad))
-            print('| `%s` | %.0f | %.2f | %.2f | %d | %.0f, %.0f | **%.2f** |' % (
-                label, rps, p50, p99, bad, before, after, ratio))
-        print('| hello-world (all %d runs) | %.0f | %.2f | %.2f | %d | | |' % (
-            len(hellos), statistics.mean(h[0] for h in hellos),
+            print('| `%s` | %.0f | %.2f | %.2f | %d | %.0f | **%.2f** | %s |' % (
+                label, statistics.median(r[0][0] for r in runs),
+                statistics.median(r[0][1] for r in runs),
+                statistics.median(r[0][2] for r in runs), bad,
+                statistics.median((r[1] + r[2]) / 2 for r in runs), ratio,
+                ' '.join('%.2f' % r[3] for r in runs)))
+        print('| hello-world (all %d runs) | %.0f | %.2f | %.2f | %d | | | %s |' % (
+            len(hellos), statistics.median(h[0] for h in hellos),
             statistics.median(h[1] for h in hellos), statistics.median(h[2] for h in hellos),
-            sum(h[3] for h in hellos)))
+            sum(h[3] for h in hellos), ' '.join('%.0f' % h[0] for h in hellos)))
 
         print()
         print('Cold pages (a post is published, then the page is fetched once; %d runs):'
