@@ -11,7 +11,7 @@ from blog import passwords
 from blog.app import create_app
 from blog.config import Config
 from blog.db import db, hash_password, sqlite_version
-from blog.models import DRAFT, PUBLISHED, Post, User, utcnow
+from blog.models import DRAFT, PUBLISHED, Post, Revision, User, utcnow
 
 # Hashing at the production cost takes ~0.3 s; tests use a tiny cost except where
 # the cost itself is under test (tests/test_passwords.py).
@@ -82,6 +82,30 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def client_for(app):
+    """client_for('alice') -> a new browser (own cookie jar) signed in as alice;
+    client_for() -> an anonymous one."""
+    def factory(username=None):
+        client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
+        if username:
+            Auth(client).login(username)
+        return client
+    return factory
+
+
+def fresh_post(post_id):
+    """The post as the database has it now."""
+    with db.connection_context():
+        return Post.get_by_id(post_id)
+
+
+def post_revisions(post_id):
+    """The post's saved revisions, oldest first."""
+    with db.connection_context():
+        return list(Revision.select().where(Revision.post == post_id).order_by(Revision.version))
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from webtest import TestApp
 from blog.db import db
 from blog.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, plain_excerpt, render_markdown
 from blog.models import Post
-from tests.conftest import Auth
 
 
 class Elements(HTMLParser):
@@ -177,11 +176,9 @@ HOSTILE_TITLES = [
 
 
 @pytest.fixture
-def alice(app, make_user):
+def alice(client_for, make_user):
     make_user('alice')
-    client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
-    Auth(client).login('alice')
-    return client
+    return client_for('alice')
 
 
 @pytest.mark.parametrize('title', HOSTILE_TITLES)

@@ -3,12 +3,13 @@
 import re
 
 import pytest
-from webtest import TestApp
 
 from blog import posts, queries
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, PostTag, Revision, User
-from tests.conftest import Auth, csrf_from
+from tests.conftest import csrf_from
+from tests.conftest import fresh_post as fresh
+from tests.conftest import post_revisions as revisions
 
 HUGE_ID = '99999999999999999999'
 
@@ -22,25 +23,9 @@ def people(make_user):
 
 
 @pytest.fixture
-def browser(app, people):
-    """browser('alice') -> a fresh WebTest client signed in as alice (None: anonymous)."""
-    def factory(username=None):
-        client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
-        if username:
-            Auth(client).login(username)
-        return client
-    return factory
-
-
-def fresh(post_id):
-    """The post as the database has it now."""
-    with db.connection_context():
-        return Post.get_by_id(post_id)
-
-
-def revisions(post_id):
-    with db.connection_context():
-        return list(Revision.select().where(Revision.post == post_id).order_by(Revision.version))
+def browser(client_for, people):
+    """browser('alice') -> a fresh client signed in as alice (None: anonymous)."""
+    return client_for
 
 
 def tags_in_table(post_id):
