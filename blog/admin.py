@@ -42,8 +42,6 @@ LAST_ADMIN = ('%s is the last active administrator. Make another user an active 
 def user_list():
     """GET /admin/users: every user, 50 a page, filtered by ?q= (name)."""
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'No such page.')
     name_filter = forms.query('q').strip()[:FILTER_MAX]
     rows = list(queries.admin_user_list(name_filter)
                 .limit(PER_PAGE + 1)

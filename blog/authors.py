@@ -47,8 +47,6 @@ def authors_entries(page, per_page=None):
 def index():
     """GET /authors: every author with their latest posts, 20 a page."""
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page.')
     return cached_page(('authors', page), lambda: _render_index(page))
 
 
@@ -77,8 +75,6 @@ def profile_entries(username, page, per_page=None):
 def show(username):
     """GET /authors/<username>: profile and published posts, 20 a page."""
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page.')
     if forms.username_error(username):
         # Usernames are lower-case: /authors/Alice is a permanent redirect to
         # /authors/alice when that user exists (as for their feed).

@@ -52,13 +52,13 @@ def query(name, default=''):
 
 
 def page_number(default=1):
-    """?page=N as a positive int; None when present but not a sane number."""
+    """?page=N as a positive int; a present but insane value is a 404 page."""
     raw = query('page', '')
     if raw == '':
         return default
     # isdigit() alone accepts '²' and full-width digits, which int() refuses or reads.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
-        return None
+        raise HTTPError(404, 'There is no such page.')
     return int(raw)
 
 

@@ -29,8 +29,6 @@ def index(post_id):
     """GET: the post's saved revisions, newest first."""
     post = posts.load_editable(post_id)
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page.')
     rows = list(queries.post_revisions(post.id)
                 .limit(PER_PAGE + 1)
                 .offset((page - 1) * PER_PAGE))

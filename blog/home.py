@@ -85,8 +85,6 @@ def homepage_entries(page, per_page=None):
 def index():
     """GET /: the homepage."""
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page.')
     return cached_page(('home', page), lambda: _render(page))
 
 

@@ -90,7 +90,7 @@ def search():
     """GET /search?q=...&page=N: ranked, highlighted, paginated results."""
     q = forms.query('q').strip()
     page = forms.page_number()
-    if page is None or page > MAX_PAGE:
+    if page > MAX_PAGE:
         raise HTTPError(404, 'There is no such page of results. Results stop at page %d; '
                              'add words to narrow the search.' % MAX_PAGE)
     context = {'q': q, 'page': page, 'results': [], 'has_next': False,

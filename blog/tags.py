@@ -81,8 +81,6 @@ def show(tag):
     pages cached for anonymous readers, with ETag/304 (`cached_page`)."""
     tag = resolve_tag(tag, must_exist=False)  # an empty first page is the 404
     page = forms.page_number()
-    if page is None:
-        raise HTTPError(404, 'There is no such page.')
     return cached_page(('tag', tag, page), lambda: _render(tag, page))
 
 
