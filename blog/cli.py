@@ -87,12 +87,17 @@ def build_parser():
     return parser
 
 
-def _open(db_path):
-    """Bind the database (creating or migrating it) for a one-off command."""
-    from blog.db import db, init_db
+def _check_folder(db_path):
+    """A clear error, not a traceback, when the database's folder is missing."""
     directory = os.path.dirname(os.path.abspath(db_path))
     if not os.path.isdir(directory):
         raise UsageError('the folder for --db does not exist: %s' % directory)
+
+
+def _open(db_path):
+    """Bind the database (creating or migrating it) for a one-off command."""
+    from blog.db import db, init_db
+    _check_folder(db_path)
     init_db(db_path)
     db.connect(reuse_if_open=True)
     return db
@@ -105,9 +110,7 @@ def serve(args):
     from blog.app import create_app
     from blog.db import sqlite_version
 
-    if os.path.dirname(os.path.abspath(args.db)) and not os.path.isdir(
-            os.path.dirname(os.path.abspath(args.db))):
-        raise UsageError('the folder for --db does not exist: %s' % args.db)
+    _check_folder(args.db)
     config = Config.from_env(db_path=args.db, host=args.host, port=args.port,
                              base_url=args.base_url)
     app = create_app(config)

@@ -75,8 +75,9 @@ def test_create_admin_bad_username(tmp_path):
     assert result.returncode == 2 and 'username' in result.stderr
 
 
-def test_db_in_missing_folder_is_a_clear_error(tmp_path):
-    result = run('users', '--db', str(tmp_path / 'nope' / 'blog.db'))
+@pytest.mark.parametrize('command', ['users', 'serve'])
+def test_db_in_missing_folder_is_a_clear_error(tmp_path, command):
+    result = run(command, '--db', str(tmp_path / 'nope' / 'blog.db'))
     assert result.returncode == 2 and 'does not exist' in result.stderr
 
 
