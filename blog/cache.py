@@ -2,8 +2,13 @@
 
 Every write that can change a public page bumps `site_state.generation` (triggers in
 the schema do it, in the write's own transaction), so an entry is valid exactly while
-the generation it was made at is current; any process sees the bump on its next read.
-Reading the generation is one primary-key lookup per request.
+the generation it was made at is current. This process reads the generation again
+after each commit it makes (`db.writes` moves), so its own writes show on the very
+next request; another process's writes (the command line, a second server) show
+within `RECHECK_SECONDS`, when the generation is read again regardless. Between
+those reads a cached page is served without touching SQLite at all: a query per
+request, cheap as it is, cost cached pages about half their requests/s under
+load (benchmarks/README.md).
 
 Two layers use it:
 
@@ -31,6 +36,8 @@ from blog.db import db
 MAX_ENTRIES = 2000
 MAX_BYTES = 48 * 1024 * 1024  # a bound on the memory held by cached values
 ITEM_BYTES = 512  # the estimated size of a value that is not text
+# How stale another process's write may look here, at most.
+RECHECK_SECONDS = 0.25
 
 
 def current_generation():
@@ -64,6 +71,21 @@ class Cache:
         self._bytes = 0
         self._generation = None
         self._lock = threading.Lock()
+        self._known = (None, 0.0, None)  # (generation, monotonic read time, db.writes)
+
+    def generation(self):
+        """The current cache generation, read from SQLite only when this process
+        has committed since the last read or `RECHECK_SECONDS` have passed."""
+        known, read_at, writes_then = self._known
+        writes = db.writes  # before the read: a commit after it forces another
+        now = time.monotonic()
+        if known is None or writes != writes_then or now - read_at >= RECHECK_SECONDS:
+            known = current_generation()
+            # One tuple, so threads racing here never pair a value with the wrong
+            # snapshot; a slower thread storing an older snapshot only causes an
+            # extra read.
+            self._known = (known, now, writes)
+        return known
 
     def _see(self, generation):
         # Caller holds the lock. True when `generation` is the newest seen.
@@ -114,10 +136,11 @@ class Cache:
 
 
 def request_generation():
-    """The generation for this request (read once per request)."""
+    """The generation for this request (one value for the whole request)."""
     generation = request.environ.get('blog.generation')
     if generation is None:
-        generation = request.environ['blog.generation'] = current_generation()
+        generation = request.app.config['blog.cache'].generation()
+        request.environ['blog.generation'] = generation
     return generation
 
 

@@ -9,6 +9,7 @@ library's `sqlite3`, which brings a newer SQLite than the system's (see
 `sqlite_version`).
 """
 
+import itertools
 import logging
 import os
 import threading
@@ -41,7 +42,38 @@ BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
 # A pooled connection moves between threads (one at a time), so the driver's
 # same-thread check is off.
 POOL = {'max_connections': 64, 'stale_timeout': 300, 'check_same_thread': False}
-db = PooledSqliteDatabase(None, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
+
+
+class BlogDatabase(PooledSqliteDatabase):
+    """The pooled database, noting each commit this process makes (`writes`).
+
+    The page cache (blog.cache) asks SQLite for the cache generation only when
+    `writes` has moved or a short interval has passed: a read of SQLite releases
+    Python's lock several times, and under load that hand-off, not the query, was
+    what halved a cached page's requests/s (benchmarks/README.md).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # next() on a count is atomic in CPython, so every commit stores a value
+        # no earlier one did: a reader's snapshot of `writes` changes after any
+        # commit that follows it, even with threads racing.
+        self._commits = itertools.count(1)
+        self.writes = 0
+
+    def execute_sql(self, sql, params=None):
+        cursor = super().execute_sql(sql, params)
+        # Outside a transaction SQLite commits each statement as it runs.
+        if not sql.lstrip()[:6].upper() == 'SELECT' and not self.connection().in_transaction:
+            self.writes = next(self._commits)
+        return cursor
+
+    def commit(self):
+        super().commit()
+        self.writes = next(self._commits)
+
+
+db = BlogDatabase(None, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
 
 # The cost new hashes are made with; tests lower it to keep the suite quick.
 _hash_cost = {'cost': passwords.DEFAULT_COST}

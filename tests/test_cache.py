@@ -97,12 +97,99 @@ def test_if_none_match(header, matches):
     assert cache._etag_matches(header, '"1-abc"') is matches
 
 
-def test_cached_counts_one_database_read_per_request(client, app, make_user, make_post,
-                                                     monkeypatch):
-    make_post(make_user('alice'))
-    reads = []
+@pytest.fixture
+def reads(monkeypatch):
+    """Counts the cache's reads of the generation from SQLite."""
+    seen = []
     real = cache.current_generation
-    monkeypatch.setattr(cache, 'current_generation', lambda: reads.append(1) or real())
+    monkeypatch.setattr(cache, 'current_generation', lambda: seen.append(1) or real())
+    return seen
+
+
+def test_pages_are_served_without_sqlite_until_a_write(client, make_user, make_post,
+                                                       reads, monkeypatch):
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    alice = make_user('alice')
+    make_post(alice, title='First')
     client.get('/')
     client.get('/authors')
+    client.get('/')
+    assert len(reads) == 1
+    make_post(alice, title='Second')  # a commit in this process: read again, at once
+    assert 'Second' in client.get('/authors').text
     assert len(reads) == 2
+    client.get('/')
+    assert len(reads) == 2
+
+
+def test_the_generation_is_read_again_after_the_interval(client, make_user, make_post,
+                                                         reads, monkeypatch):
+    make_post(make_user('alice'))
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 0)
+    client.get('/')
+    client.get('/')
+    assert len(reads) == 2
+
+
+def test_another_process_write_shows_after_the_interval(app, config, client, make_user,
+                                                        make_post, monkeypatch):
+    from peewee import sqlite3
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    make_post(make_user('alice'), title='Old title')
+    assert 'Old title' in client.get('/').text
+    # Another process (the command line, a second server) writes: db.writes here
+    # does not move, so only the interval brings the change in.
+    other = sqlite3.connect(config.db_path, isolation_level=None)
+    other.execute("UPDATE post SET title = 'New title'")
+    other.close()
+    assert 'Old title' in client.get('/').text
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 0)
+    assert 'New title' in client.get('/').text
+
+
+def test_db_writes_moves_on_every_commit_and_only_then(dbconn, make_user):
+    from blog.models import User
+    alice = make_user('alice')
+    before = dbconn.writes
+    User.select().count()
+    dbconn.execute_sql('SELECT 1')
+    assert dbconn.writes == before
+    User.update(display_name='A').where(User.id == alice.id).execute()  # autocommit
+    after_update = dbconn.writes
+    assert after_update != before
+    with dbconn.atomic():
+        User.update(display_name='B').where(User.id == alice.id).execute()
+        assert dbconn.writes == after_update  # not committed yet
+    assert dbconn.writes != after_update
+    committed = dbconn.writes
+    with pytest.raises(RuntimeError):
+        with dbconn.atomic():
+            User.update(display_name='C').where(User.id == alice.id).execute()
+            raise RuntimeError
+    assert dbconn.writes == committed  # rolled back: nothing to see
+
+
+def test_threads_always_see_their_own_committed_writes(app, make_user, monkeypatch):
+    """Read-your-writes under races: after a thread commits a bump of the
+    generation, the cache's generation() is at least that value."""
+    from blog.db import db
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    make_user('alice')
+    c = app.config['blog.cache']
+    errors = []
+
+    def writer():
+        with db.connection_context():
+            for _ in range(40):
+                with db.atomic():
+                    db.execute_sql('UPDATE user SET display_name = display_name || ? ', ('x',))
+                    committed = cache.current_generation()
+                seen = c.generation()
+                if seen < committed:
+                    errors.append((seen, committed))
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
