@@ -13,9 +13,10 @@ the write lock is held only for the few statements of the write.
 
 import unicodedata
 
-from bottle import HTTPError, request, response
+from bottle import HTTPError, request
 
-from blog import cache, forms, queries, sessions
+from blog import forms, queries, sessions
+from blog.cache import cached_page
 from blog.conflicts import Field, render_conflict
 from blog.db import db
 from blog.markdown import plain_excerpt, render_markdown
@@ -258,15 +259,12 @@ def _post_page(post_id, user):
 def show(post_id):
     """GET: one post. Drafts only for their author and admins (404 for others).
 
-    Anonymous readers get a cached copy until the next write to any post or user.
+    Anonymous readers get a cached copy (with ETag/304) until the next write to
+    any post or user.
     """
     post_id = int(post_id)
-    user = sessions.current_user()
-    if user is None and not forms.query('notice'):
-        page = cache.cached(('post', post_id), lambda: _post_page(post_id, None))
-        response.content_type = 'text/html; charset=utf-8'
-        return page
-    return _post_page(post_id, user)
+    return cached_page(('post', post_id),
+                       lambda: _post_page(post_id, sessions.current_user()))
 
 
 @sessions.login_required

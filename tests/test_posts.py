@@ -309,6 +309,23 @@ def test_anonymous_readers_get_the_cached_page_until_a_write(browser, people, ma
     assert calls == [post.id, post.id]
 
 
+def test_post_pages_answer_conditional_gets(browser, people, make_post):
+    post = make_post(people['alice'])
+    reader = browser()
+    first = reader.get('/posts/%d' % post.id)
+    etag = first.headers['ETag']
+    assert first.headers['Cache-Control'] == 'no-cache' and 'Last-Modified' in first.headers
+    reader.get('/posts/%d' % post.id, headers={'If-None-Match': etag}, status=304)
+    with db.connection_context():
+        Post.update(title='Changed').where(Post.id == post.id).execute()
+    changed = reader.get('/posts/%d' % post.id, headers={'If-None-Match': etag}, status=200)
+    assert 'Changed' in changed.text and changed.headers['ETag'] != etag
+    # Signed in: the page carries controls for that user, so no shared validators.
+    mine = browser('alice').get('/posts/%d' % post.id, headers={'If-None-Match': etag})
+    assert mine.status_int == 200 and 'ETag' not in mine.headers
+    assert mine.headers['Cache-Control'] == 'no-cache, private'
+
+
 def test_a_notice_is_never_cached(browser, people, make_post):
     post = make_post(people['alice'])
     reader = browser()
