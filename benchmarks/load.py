@@ -7,7 +7,8 @@
 3. Loads each URL with wrk (Debian package `wrk`; a Python load generator when it
    is missing) and prints requests/s, p50/p99 latency and the ratio to hello-world,
    which is measured before and after every page (the mean of the two runs beside
-   a page is its baseline, so drift in the machine's load cancels out).
+   a page is its baseline, so drift in the machine's load cancels out). The whole
+   sequence runs `--rounds` times (5 by default); each page's ratio is the median.
 4. Times cold pages: a post is published (a real INSERT through the schema's
    triggers, which bumps the cache generation), then the page is fetched once. The
    INSERT comes from this process, which the server notices within
@@ -15,7 +16,7 @@
    must name the new generation (proof that the page was rendered afresh).
 5. Samples the server's resident memory during all of it.
 
-    python benchmarks/load.py --db /tmp/bench/blog.db [--reuse] [--duration 10]
+    python benchmarks/load.py --db /tmp/bench/blog.db [--reuse] [--duration 10] [--rounds 5]
 
 Bars (design.md): each page >= 0.5 x hello-world; cold homepage < 250 ms;
 server RSS < 200 MB.
@@ -235,7 +236,7 @@ def main():
     parser.add_argument('--connections', type=int, default=16)
     parser.add_argument('--wrk-threads', type=int, default=2)
     parser.add_argument('--cold-runs', type=int, default=20)
-    parser.add_argument('--rounds', type=int, default=1,
+    parser.add_argument('--rounds', type=int, default=5,
                         help='repeat the interleaved hello/page sequence; ratios are then '
                              'the median of the rounds (steadier on a noisy machine)')
     args = parser.parse_args()
