@@ -14,7 +14,7 @@ from bottle import HTTPError
 
 from blog import forms, queries, tags
 from blog.cache import cached, cached_page
-from blog.home import excerpt
+from blog.markdown import plain_excerpt
 from blog.render import render
 
 PER_PAGE = 20
@@ -68,7 +68,7 @@ def profile_entries(username, page, per_page=None):
     count = queries.published_counts([user.id]).get(user.id, 0)
     rows = list(queries.author_posts(user.id, (page - 1) * per_page, per_page + 1))
     posts = [{'id': row.id, 'title': row.title, 'published_at': row.published_at,
-              'excerpt': excerpt(row.html_head)} for row in rows[:per_page]]
+              'excerpt': plain_excerpt(row.html_head)} for row in rows[:per_page]]
     return author, count, posts, len(rows) > per_page
 
 

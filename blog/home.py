@@ -15,13 +15,11 @@ Deactivated authors are still listed: deactivation ends sessions and blocks
 sign-in but hides nothing an author published (issue 5).
 """
 
-import html
-import re
-
 from bottle import HTTPError
 
 from blog import forms, queries
 from blog.cache import cached, cached_page
+from blog.markdown import plain_excerpt
 from blog.render import render
 
 PER_PAGE = 20
@@ -29,30 +27,6 @@ FIRST_WINDOW = 2000  # newest published posts the first try looks at
 WINDOW_GROWTH = 8
 # Past this many posts a window costs about what the whole covering index does.
 FULL_SCAN_WINDOW = 50000
-EXCERPT_CHARS = 200
-
-_PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
-_TAG = re.compile(r'<(/?)([a-zA-Z0-9]*)[^>]*(?:>|$)')
-_CUT_ENTITY = re.compile(r'&#?\w*$')
-# Tags inside a line of text: dropped without a space ("*word*." stays "word.").
-_INLINE = frozenset({'a', 'em', 'strong', 'code', 'del', 's', 'img', 'b', 'i', 'mark'})
-
-
-def _tag_gap(match):
-    return '' if match.group(2).lower() in _INLINE else ' '
-
-
-def excerpt(html_text, length=EXCERPT_CHARS):
-    """Plain text from the start of a post's sanitized HTML: code blocks and
-    markup dropped, entities decoded, cut at a word boundary with '…'."""
-    text = _PRE.sub(' ', html_text or '')
-    text = _TAG.sub(_tag_gap, text)
-    text = html.unescape(_CUT_ENTITY.sub('', text))
-    text = ' '.join(text.split())
-    if len(text) <= length:
-        return text
-    cut = text[:length + 1].rsplit(' ', 1)[0] or text[:length]
-    return cut.rstrip(' .,;:-') + '…'
 
 
 def entry(post):
@@ -61,7 +35,7 @@ def entry(post):
         'id': post.id,
         'title': post.title,
         'published_at': post.published_at,
-        'excerpt': excerpt(post.html_head),
+        'excerpt': plain_excerpt(post.html_head),
         'username': post.author.username,
         'author_name': post.author.name,
     }

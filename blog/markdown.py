@@ -9,11 +9,11 @@ an allowlist of tags, attributes and URL schemes. Headings are moved one level
 down (`#` becomes <h2>), so the post's title stays the page's only <h1>.
 """
 
+import html
 import re
 
 import nh3
 from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 _md = MarkdownIt('commonmark', {'html': False, 'linkify': False, 'typographer': False})
 _md.enable('table').enable('strikethrough')
@@ -32,6 +32,14 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {'http', 'https', 'mailto'}
 # Fenced code blocks carry class="language-xyz"; nothing else gets a class.
 _CODE_CLASS = re.compile(r'^language-[A-Za-z0-9_+#.-]{1,40}$')
+
+EXCERPT_CHARS = 200  # the excerpt under each post in a list
+_PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
+_HEADING = re.compile(r'<h([1-6])\b.*?(?:</h\1>|$)', re.S | re.I)
+_TAG = re.compile(r'<(/?)([a-zA-Z0-9]*)[^>]*(?:>|$)')
+_CUT_ENTITY = re.compile(r'&#?\w*$')
+# Tags inside a line of text: dropped without a space ("*word*." stays "word.").
+_INLINE = frozenset({'a', 'em', 'strong', 'code', 'del', 's', 'img', 'b', 'i', 'mark'})
 
 
 def _filter_attribute(tag, name, value):
@@ -55,15 +63,29 @@ def render_markdown(source):
     return _cleaner.clean(html)
 
 
-def plain_excerpt(html, limit=160):
-    """Plain text from sanitized post HTML, cut at a word boundary near `limit`.
+def _plain_text(html_text):
+    text = _PRE.sub(' ', html_text)
+    text = _TAG.sub(_tag_gap, text)
+    text = html.unescape(_CUT_ENTITY.sub('', text))
+    return ' '.join(text.split())
 
-    For meta descriptions and summaries: tags dropped, entities decoded,
-    whitespace collapsed. The caller's template escapes it again.
+
+def _tag_gap(match):
+    return '' if match.group(2).lower() in _INLINE else ' '
+
+
+def plain_excerpt(html_text, limit=EXCERPT_CHARS):
+    """Plain text from the start of a post's sanitized HTML, for lists of posts and
+    meta descriptions: code blocks, headings and markup dropped (headings are kept
+    when they are all there is), entities decoded, cut at a word with '…'.
+
+    `html_text` may be only the start of the HTML (queries select the first 2,000
+    characters), so a tag, entity or code block cut off at the end is dropped too.
+    The result is plain text; templates escape it.
     """
-    # Markup only to reach striptags(); the result is a plain str, never marked safe.
-    text = Markup(html or '').striptags()  # noqa: S704 (result: plain str)  # nosec B704
+    html_text = html_text or ''
+    text = _plain_text(_HEADING.sub(' ', html_text)) or _plain_text(html_text)
     if len(text) <= limit:
         return text
-    cut = text[:limit + 1].rsplit(' ', 1)[0] if ' ' in text[:limit + 1] else text[:limit]
-    return cut[:limit].rstrip(' ,;:.-') + '…'
+    cut = text[:limit + 1].rsplit(' ', 1)[0] or text[:limit]
+    return cut[:limit].rstrip(' .,;:-') + '…'

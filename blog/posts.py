@@ -253,7 +253,7 @@ def _post_page(post_id, user):
         raise HTTPError(404, 'There is no post here.')
     url = request.app.config['blog.config'].site_url + '/posts/%d' % post.id
     return render('posts/show.html', post=post, can_edit=can_edit(user, post), url=url,
-                  description=plain_excerpt(post.html) or post.title)
+                  description=plain_excerpt(post.html, 160) or post.title)
 
 
 def show(post_id):

@@ -18,7 +18,6 @@ from blog.markdown import plain_excerpt
 from blog.render import render
 
 PER_PAGE = 20
-EXCERPT_CHARS = 240
 
 
 def normalize_tag(raw):
@@ -62,7 +61,7 @@ def resolve_tag(raw, suffix='', must_exist=True):
 def _entries(tag, page):
     """One page of (post, excerpt) dicts and whether there is a next page."""
     rows = list(queries.tag_published_posts(tag, PER_PAGE + 1, (page - 1) * PER_PAGE))
-    items = [{'post': post, 'excerpt': plain_excerpt(post.html, EXCERPT_CHARS)}
+    items = [{'post': post, 'excerpt': plain_excerpt(post.html)}
              for post in rows[:PER_PAGE]]
     return items, len(rows) > PER_PAGE
 

@@ -154,13 +154,36 @@ def test_pathological_input_renders(source):
 
 @pytest.mark.parametrize('html, limit, expected', [
     ('<p>Short &amp; <em>sweet</em>.</p>', 160, 'Short & sweet.'),
-    ('<h2>T</h2>\n<p>one two three four</p>', 12, 'T one two…'),
+    ('<h2>T</h2>\n<p>one two three four</p>', 12, 'one two…'),
     ('<p>' + 'x' * 50 + '</p>', 10, 'x' * 10 + '…'),
     ('<p>a, b, c, d</p>', 5, 'a, b…'),
     ('', 160, ''),
+    (None, 160, ''),
 ])
 def test_plain_excerpt(html, limit, expected):
     assert plain_excerpt(html, limit) == expected
+
+
+@pytest.mark.parametrize('html, text', [
+    # Headings would run into the sentence after them; they go unless alone.
+    ('<h2>Title</h2><p>One <em>two</em> &amp; three.</p>', 'One two & three.'),
+    ('<h2>Only a heading</h2>', 'Only a heading'),
+    ('<p>intro</p><h3>Part <em>one</em></h3><p>body</p>', 'intro body'),
+    ('<p>About <em>cats</em>. <a href="/x">Link</a>, <code>x</code>!</p><ul><li>a</li><li>b'
+     '</li></ul>', 'About cats. Link, x! a b'),
+    ('<p>before</p><pre><code>x = 1\n</code></pre><p>after</p>', 'before after'),
+    # The queries hand over only the start of the HTML: whatever was cut goes.
+    ('<p>cut in a code block</p><pre><code>never closed', 'cut in a code block'),
+    ('<p>cut in a heading</p><h2>never closed', 'cut in a heading'),
+    ('<p>cut in an entity &am', 'cut in an entity'),
+    ('<p>cut in a tag</p><a hr', 'cut in a tag'),
+])
+def test_plain_excerpt_of_post_html(html, text):
+    assert plain_excerpt(html) == text
+
+
+def test_plain_excerpt_is_cut_at_a_word():
+    assert plain_excerpt('<p>%s</p>' % ' '.join(['word'] * 100), 22) == 'word word word word…'
 
 
 # --- through the post page ----------------------------------------------------
