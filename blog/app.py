@@ -49,6 +49,7 @@ ERROR_TITLES = {
     404: 'Not found',
     405: 'Method not allowed',
     413: 'Too large',
+    422: 'Not saved',
     429: 'Too many requests',
     500: 'Something went wrong',
     503: 'Busy',

@@ -77,7 +77,11 @@ def restore(post_id, n):
     # The status stays as it is now: restoring old text does not unpublish a post.
     values = {'title': rev.title, 'body': rev.body, 'tags': list(rev.tags),
               'status': post.status}
-    outcome, row = posts.save_post(post.id, version, values, user)
+    errors = {}
+    html = post.html if rev.body == post.body else posts.render_body(rev.body, errors)
+    if errors:
+        raise HTTPError(422, errors['body'])
+    outcome, row = posts.save_post(post.id, version, values, user, html)
     return posts.finish_save(post.id, outcome, row, posts.form_values(values), user,
                              notice='restored')
 

@@ -7,10 +7,17 @@ markdown-it-py escapes any raw HTML in the source and refuses `javascript:`,
 `vbscript:`, `file:` and most `data:` link targets; nh3 (ammonia) then keeps only
 an allowlist of tags, attributes and URL schemes. Headings are moved one level
 down (`#` becomes <h2>), so the post's title stays the page's only <h1>.
+
+markdown-it-py is pure Python and costs tens of microseconds per line or per
+bracket: a 600,000-character body of `![[` takes about 15 s here. Long bodies
+from the web are therefore rendered in a child process (`render_markdown_bounded`),
+where that time neither holds the server's interpreter lock nor runs unbounded.
 """
 
 import html
+import multiprocessing
 import re
+import threading
 
 import nh3
 from markdown_it import MarkdownIt
@@ -34,6 +41,10 @@ URL_SCHEMES = {'http', 'https', 'mailto'}
 _CODE_CLASS = re.compile(r'^language-[A-Za-z0-9_+#.-]{1,40}$')
 
 EXCERPT_CHARS = 200  # the excerpt under each post in a list
+# Bodies up to this long render in the request's own thread: at most ~0.5 s even for
+# the slowest Markdown, and a few milliseconds for prose. Longer ones go to a child.
+INLINE_CHARS = 20_000
+RENDER_SECONDS = 10  # a child still rendering after this is killed
 _PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
 _HEADING = re.compile(r'<h([1-6])\b.*?(?:</h\1>|$)', re.S | re.I)
 _TAG = re.compile(r'<(/?)([a-zA-Z0-9]*)[^>]*(?:>|$)')
@@ -61,6 +72,68 @@ def render_markdown(source):
             token.tag = 'h%d' % min(6, int(token.tag[1]) + 1)
     html = _md.renderer.render(tokens, _md.options, {})
     return _cleaner.clean(html)
+
+
+class RenderError(Exception):
+    """A body that could not be turned into HTML (too slow, or the renderer died)."""
+
+
+_context = {}
+_context_lock = threading.Lock()
+
+
+def _children():
+    # A fork server: a clean single-threaded process, started on first use, that
+    # forks each child with this module already imported (~20 ms a child, where
+    # forking the threaded server itself would be unsafe).
+    with _context_lock:
+        if 'ctx' not in _context:
+            ctx = multiprocessing.get_context('forkserver')
+            ctx.set_forkserver_preload(['blog.markdown'])
+            _context['ctx'] = ctx
+        return _context['ctx']
+
+
+def _render_into(conn, source):
+    try:
+        conn.send(render_markdown(source))
+    finally:
+        conn.close()
+
+
+def render_markdown_bounded(source, timeout=None):
+    """render_markdown(), with a body longer than INLINE_CHARS rendered in a child
+    process that is killed after `timeout` seconds (RENDER_SECONDS by default).
+
+    Raises RenderError, with a message for the author, when that happens.
+    """
+    source = source or ''
+    if len(source) <= INLINE_CHARS:
+        return render_markdown(source)
+    timeout = RENDER_SECONDS if timeout is None else timeout
+    ctx = _children()
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_render_into, args=(sender, source), daemon=True)
+    with receiver:
+        try:
+            child.start()
+        finally:
+            sender.close()  # the child has its own copy; ours would hide its exit
+        try:
+            if receiver.poll(timeout):
+                try:
+                    return receiver.recv()
+                except EOFError:  # the child died without an answer
+                    raise RenderError('The body could not be turned into HTML. Simplify '
+                                      'its Markdown, or split it into shorter posts.') from None
+            raise RenderError('The body takes too long to turn into HTML (over %g seconds). '
+                              'Simplify its Markdown, or split it into shorter posts.'
+                              % timeout)
+        finally:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            child.close()
 
 
 def _plain_text(html_text):

@@ -19,7 +19,7 @@ from blog import forms, queries, sessions
 from blog.cache import cached_page
 from blog.conflicts import Field, render_conflict
 from blog.db import db
-from blog.markdown import plain_excerpt, render_markdown
+from blog.markdown import RenderError, plain_excerpt, render_markdown_bounded
 from blog.models import DRAFT, PUBLISHED, STATUSES, Post, Revision, User, utcnow
 from blog.render import render
 from blog.responses import see_other
@@ -147,18 +147,23 @@ def check_editable(post):
     return post
 
 
-def save_post(post_id, version, values, user, known=None):
+def render_body(body, errors):
+    """The body as HTML, or None with the reason in errors['body'] when it cannot
+    be rendered (too slow: see blog.markdown). Runs outside any write lock."""
+    try:
+        return render_markdown_bounded(body)
+    except RenderError as error:
+        errors['body'] = str(error)
+        return None
+
+
+def save_post(post_id, version, values, user, html):
     """The optimistic save behind editing and restoring: (outcome, row).
 
-    `values` holds title, body, status and tags; `known` is a (body, html) pair
-    whose html can be reused instead of rendering the body again. Outcomes:
-    SAVED with the post; UNCHANGED with the post; CONFLICT with the current row's
-    values (a dict, version included); MISSING with None.
+    `values` holds title, body, status and tags, `html` the rendered body.
+    Outcomes: SAVED with the post; UNCHANGED with the post; CONFLICT with the
+    current row's values (a dict, version included); MISSING with None.
     """
-    if known is not None and known[0] == values['body']:
-        html = known[1]
-    else:
-        html = render_markdown(values['body'])  # outside the write lock
     with db.atomic('IMMEDIATE'):
         # Read under the write lock, so `current` is exactly the row a successful
         # UPDATE replaces; the UPDATE's row count still decides success.
@@ -233,11 +238,11 @@ def new():
     if as_draft:
         values['status'] = shown['status'] = DRAFT
         errors.pop('status', None)
+    html = None if errors else render_body(values['body'], errors)
     if errors:
         return _form(422, heading=heading, action=action, values=shown, errors=errors,
                      as_draft=as_draft)
     user = sessions.current_user()
-    html = render_markdown(values['body'])
     now = utcnow()
     with db.atomic('IMMEDIATE'):
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
@@ -280,9 +285,13 @@ def edit(post_id):
         return _form(values=form_values(post), errors={}, version=post.version, **context)
     values, shown, errors = read_form()
     version = submitted_version()
+    html = None
+    if not errors:
+        same_body = values['body'] == post.body
+        html = post.html if same_body else render_body(values['body'], errors)
     if errors:
         return _form(422, values=shown, errors=errors, version=version, **context)
-    outcome, row = save_post(post.id, version, values, user, known=(post.body, post.html))
+    outcome, row = save_post(post.id, version, values, user, html)
     if outcome == MISSING:
         return _rescue()
     return finish_save(post.id, outcome, row, shown, user)

@@ -8,8 +8,16 @@ import pytest
 from markupsafe import escape as html_escape
 from webtest import TestApp
 
+from blog import markdown
 from blog.db import db
-from blog.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, plain_excerpt, render_markdown
+from blog.markdown import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    RenderError,
+    plain_excerpt,
+    render_markdown,
+    render_markdown_bounded,
+)
 from blog.models import Post
 
 
@@ -150,6 +158,34 @@ def test_empty_and_none():
 ])
 def test_pathological_input_renders(source):
     assert_harmless(render_markdown(source))
+
+
+# --- long bodies render in a child process, with a time limit -----------------
+
+# markdown-it-py needs about 5 s for this on the development machine (a test of a
+# 1 s limit, not of speed: it would need to be five times faster to pass wrongly).
+SLOW_BODY = '![[' * 100_000
+
+
+def test_long_bodies_render_in_a_child_the_same_as_here():
+    body = 'Some *prose*, a [link](https://example.org) & <b>raw</b>.\n\n' * 500
+    assert len(body) > markdown.INLINE_CHARS
+    assert render_markdown_bounded(body) == render_markdown(body)
+
+
+def test_short_bodies_render_in_this_process(monkeypatch):
+    def no_children():
+        raise AssertionError('a short body started a child process')
+    monkeypatch.setattr(markdown, '_children', no_children)
+    body = 'x' * markdown.INLINE_CHARS
+    assert render_markdown_bounded(body) == render_markdown(body)
+
+
+def test_a_body_too_slow_to_render_is_refused_and_its_child_killed():
+    import multiprocessing
+    with pytest.raises(RenderError, match='takes too long'):
+        render_markdown_bounded(SLOW_BODY, timeout=1)
+    assert multiprocessing.active_children() == []
 
 
 @pytest.mark.parametrize('html, limit, expected', [

@@ -521,6 +521,30 @@ def test_invalid_edit_is_422_and_keeps_input_and_version(browser, people, make_p
     assert fresh(post.id).version == 1
 
 
+SLOW_BODY = '![[' * 100_000  # about 5 s of markdown-it-py on the development machine
+
+
+def test_a_body_too_slow_to_render_is_422_with_input_kept(browser, people, make_post,
+                                                          monkeypatch):
+    from blog import markdown
+    monkeypatch.setattr(markdown, 'RENDER_SECONDS', 1)
+    alice = browser('alice')
+    page = new_post(alice, expect=422, title='Kept title', body=SLOW_BODY)
+    error = re.search(r'<p class="error" id="f-body-error">([^<]*)</p>', page.text)
+    assert error and 'takes too long to turn into HTML' in error.group(1)
+    assert page.forms['post-form']['body'].value == SLOW_BODY
+    assert page.forms['post-form']['title'].value == 'Kept title'
+    post = make_post(people['alice'], title='Fine', body='Fine body')
+    form = edit_form(alice, post.id)
+    form['body'] = SLOW_BODY
+    page = form.submit(status=422)
+    assert 'takes too long to turn into HTML' in page.text
+    assert page.forms['post-form']['version'].value == '1'
+    with db.connection_context():
+        assert Post.select().count() == 1
+    assert (fresh(post.id).body, fresh(post.id).version) == ('Fine body', 1)
+
+
 @pytest.mark.parametrize('version', [None, '', 'abc', '1x', '²', '-1', '9' * 19, ' '])
 def test_missing_or_garbled_version_is_400(browser, people, make_post, version):
     post = make_post(people['alice'], body='kept')
