@@ -1,7 +1,9 @@
 """Login throttling: failed sign-ins counted per username and per client address.
 
 Kept in memory of the one server process (a restart forgets, which only helps
-a user locked out by someone else). The address is the socket's REMOTE_ADDR, not
+a user locked out by someone else). Keys whose failures have all aged out are
+swept every `SWEEP_EVERY` failures, so trying many different usernames cannot
+grow it without bound. The address is the socket's REMOTE_ADDR, not
 X-Forwarded-For, which a client can write itself; behind a reverse proxy, waitress's
 `trusted_proxy` settings put the real address there.
 """
@@ -9,6 +11,8 @@ X-Forwarded-For, which a client can write itself; behind a reverse proxy, waitre
 import threading
 import time
 from collections import defaultdict, deque
+
+SWEEP_EVERY = 1000  # failures between sweeps of aged-out keys
 
 
 class Throttle:
@@ -20,6 +24,7 @@ class Throttle:
         self.clock = clock
         self._failures = defaultdict(deque)
         self._lock = threading.Lock()
+        self._since_sweep = 0
 
     def _prune(self, key, now):
         times = self._failures.get(key)
@@ -46,6 +51,15 @@ class Throttle:
         with self._lock:
             self._failures[('user', username)].append(now)
             self._failures[('address', address)].append(now)
+            self._since_sweep += 1
+            if self._since_sweep >= SWEEP_EVERY:
+                self._since_sweep = 0
+                for key in list(self._failures):
+                    self._prune(key, now)
+
+    def __len__(self):
+        """How many usernames and addresses have failures on record."""
+        return len(self._failures)
 
     def succeeded(self, username):
         """A correct password clears that username's failures."""
