@@ -1,4 +1,4 @@
-"""run.py's commands: create-admin, users, backup, and bad arguments."""
+"""run.py's commands: create-admin, set-password, users, backup, and bad arguments."""
 
 import os
 import sqlite3
@@ -6,8 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from webtest import TestApp
 
-from tests.conftest import ROOT
+from blog.app import create_app
+from blog.config import Config
+from blog.db import db as blog_db
+from tests.conftest import ROOT, TEST_COST, Auth
 
 PASSWORD = 'correct horse battery'
 
@@ -25,6 +29,7 @@ def run(*args, stdin='', env=None):
     ['--port', 'x'],
     ['nonsense'],
     ['create-admin'],
+    ['set-password'],
     ['demo', '--posts', '-5'],
 ])
 def test_bad_arguments_exit_2_with_one_line(args):
@@ -37,7 +42,8 @@ def test_bad_arguments_exit_2_with_one_line(args):
 def test_help_lists_commands():
     result = run('--help')
     assert result.returncode == 0
-    for command in ('serve', 'create-admin', 'users', 'backup', 'demo', 'import'):
+    for command in ('serve', 'create-admin', 'set-password', 'users', 'backup', 'demo',
+                    'import'):
         assert command in result.stdout
 
 
@@ -73,6 +79,47 @@ def test_create_admin_bad_password(tmp_path, stdin, message):
 def test_create_admin_bad_username(tmp_path):
     result = run('create-admin', 'no way', '--db', str(tmp_path / 'b.db'), stdin=PASSWORD)
     assert result.returncode == 2 and 'username' in result.stderr
+
+
+def test_set_password_lets_an_imported_author_sign_in(tmp_path):
+
+
+    db = str(tmp_path / 'blog.db')
+    assert run('create-admin', 'root', '--db', db, stdin=PASSWORD).returncode == 0
+    conn = sqlite3.connect(db)
+    # As `import` creates a missing author: deactivated, a password nothing matches.
+    conn.execute("INSERT INTO user (username, password, is_active, created_at, updated_at) "
+                 "VALUES ('ann', '!imported', 0, 0, 0)")
+    conn.execute("INSERT INTO session (token_hash, user_id, csrf_token, created_at,"
+                 " last_seen_at, expires_at) SELECT 'h', id, 't', 0, 0, 9e18 FROM user"
+                 " WHERE username = 'ann'")
+    conn.commit()
+    result = run('set-password', 'Ann', '--db', db, stdin=PASSWORD + '\n')
+    assert result.returncode == 0, result.stderr
+    assert 'Password set for ann' in result.stdout and 'deactivated' in result.stdout
+    assert conn.execute("SELECT count(*) FROM session JOIN user ON user.id = user_id"
+                        " WHERE username = 'ann'").fetchone() == (0,)
+    conn.execute("UPDATE user SET is_active = 1 WHERE username = 'ann'")  # the admin's part
+    conn.commit()
+    client = TestApp(create_app(Config(db_path=db, hash_cost=TEST_COST)))
+    try:
+        Auth(client).login('ann', PASSWORD)
+        assert 'ann' in client.get('/settings').text
+    finally:
+        blog_db.close()
+
+
+@pytest.mark.parametrize('args, stdin, message', [
+    (['set-password', 'nobody'], PASSWORD, 'there is no user nobody'),
+    (['set-password', 'root'], 'short\n', 'at least 12'),
+    (['set-password', 'root'], '', 'no password'),
+])
+def test_set_password_refusals(tmp_path, args, stdin, message):
+    db = str(tmp_path / 'blog.db')
+    assert run('create-admin', 'root', '--db', db, stdin=PASSWORD).returncode == 0
+    result = run(*args, '--db', db, stdin=stdin)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize('command', ['users', 'serve'])
