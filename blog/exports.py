@@ -330,6 +330,8 @@ def import_command(args):
     if created:
         print('Created %d deactivated author%s (no password, cannot sign in): %s'
               % (len(created), '' if len(created) == 1 else 's', ', '.join(created)))
+        print('To let one sign in: python run.py set-password USERNAME, then activate them '
+              'at /admin/users/USERNAME.')
     if ignored:
         print('Ignored %d file%s that are not posts (*.md).'
               % (ignored, '' if ignored == 1 else 's'))
