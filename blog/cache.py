@@ -80,11 +80,14 @@ class Cache:
         writes = db.writes  # before the read: a commit after it forces another
         now = time.monotonic()
         if known is None or writes != writes_then or now - read_at >= RECHECK_SECONDS:
-            known = current_generation()
-            # One tuple, so threads racing here never pair a value with the wrong
-            # snapshot; a slower thread storing an older snapshot only causes an
-            # extra read.
-            self._known = (known, now, writes)
+            value = current_generation()
+            with self._lock:
+                # Generations only grow. A thread whose read began before another
+                # process's write may finish after a thread that saw the write:
+                # keep the newer value (and its snapshot), never step back.
+                if self._known[0] is None or value >= self._known[0]:
+                    self._known = (value, now, writes)
+                known = self._known[0]
         return known
 
     def _see(self, generation):
@@ -229,22 +232,26 @@ def cached_page(key, produce):
         return produce()
     generation = request_generation()
     etag = page_etag(key, generation)
-    inm = request.get_header('If-None-Match')
-    if inm is not None and _etag_matches(inm, etag):
-        return _not_modified(etag)
     cache = request.app.config['blog.cache']
     entry = cache.get(('page', key), generation) if _enabled() else None
     if entry is None:
-        body = produce()  # may raise HTTPError (404): nothing is cached then
+        # Rendered before any 304 is considered: a page that does not exist raises
+        # its 404 here, whatever validators the reader sends (`If-None-Match: *`).
+        body = produce()
+        if response.status_code != 200:
+            return body
         rendered_at = int(time.time())
         # Kept encoded, with its date formatted: a hit only copies references.
         entry = (body.encode('utf-8'), rendered_at,
                  email.utils.formatdate(rendered_at, usegmt=True))
-        if response.status_code == 200 and _enabled():
+        if _enabled():
             cache.put(('page', key), generation, entry)
     body, rendered_at, last_modified = entry
-    if inm is None and _not_modified_since(request.get_header('If-Modified-Since'),
-                                           rendered_at):
+    inm = request.get_header('If-None-Match')
+    if inm is not None:
+        if _etag_matches(inm, etag):
+            return _not_modified(etag)
+    elif _not_modified_since(request.get_header('If-Modified-Since'), rendered_at):
         return _not_modified(etag)
     response.content_type = 'text/html; charset=utf-8'
     _public_headers(etag)

@@ -51,6 +51,13 @@ class BlogDatabase(PooledSqliteDatabase):
     `writes` has moved or a short interval has passed: a read of SQLite releases
     Python's lock several times, and under load that hand-off, not the query, was
     what halved a cached page's requests/s (benchmarks/README.md).
+
+    So every write in the server must go through peewee (`execute_sql()`, or a
+    transaction's `commit()`); a commit made on the raw connection
+    (`db.connection().execute(...)`) would not be counted, and this process's own
+    pages could then lag by up to `blog.cache.RECHECK_SECONDS`. Statements that
+    only look like writes (a PRAGMA, a session row) are counted too: that costs one
+    extra read of the generation, never a stale page.
     """
 
     def __init__(self, *args, **kwargs):

@@ -41,6 +41,7 @@ URL_SCHEMES = {'http', 'https', 'mailto'}
 _CODE_CLASS = re.compile(r'^language-[A-Za-z0-9_+#.-]{1,40}$')
 
 EXCERPT_CHARS = 200  # the excerpt under each post in a list
+EXCERPT_SOURCE_CHARS = 2000  # the start of a post's HTML is enough for an excerpt
 # Bodies up to this long render in the request's own thread: at most ~0.5 s even for
 # the slowest Markdown, and a few milliseconds for prose. Longer ones go to a child.
 INLINE_CHARS = 20_000
@@ -152,13 +153,14 @@ def plain_excerpt(html_text, limit=EXCERPT_CHARS):
     meta descriptions: code blocks, headings and markup dropped (headings are kept
     when they are all there is), entities decoded, cut at a word with '…'.
 
-    `html_text` may be only the start of the HTML (queries select the first 2,000
-    characters), so a tag, entity or code block cut off at the end is dropped too.
+    Only the first EXCERPT_SOURCE_CHARS of the HTML are read (queries select just
+    those), so a tag, entity or code block cut off at the end is dropped too.
     The result is plain text; templates escape it.
     """
-    html_text = html_text or ''
+    html_text = (html_text or '')[:EXCERPT_SOURCE_CHARS]
     text = _plain_text(_HEADING.sub(' ', html_text)) or _plain_text(html_text)
     if len(text) <= limit:
         return text
     cut = text[:limit + 1].rsplit(' ', 1)[0] or text[:limit]
-    return cut[:limit].rstrip(' .,;:-') + '…'
+    # Text of nothing but punctuation keeps its characters rather than becoming '…'.
+    return (cut[:limit].rstrip(' .,;:-') or text[:limit]) + '…'

@@ -6,6 +6,7 @@ Sections by concern; add to your section only.
 
 from peewee import JOIN, SQL, fn  # noqa: F401 - used by the sections below as they grow
 
+from blog.markdown import EXCERPT_SOURCE_CHARS
 from blog.models import PUBLISHED, AuditEntry, Post, PostSearch, PostTag, Revision, User  # noqa: F401
 
 # --- Posts (posts.py, history.py) ----------------------------------------------
@@ -113,7 +114,6 @@ def homepage_posts(offset, limit, since=None):
             .order_by(Post.published_at.desc(), Post.id.desc()))
 
 
-EXCERPT_SOURCE_CHARS = 2000  # the start of a post's HTML is enough for an excerpt
 
 
 def user_count():

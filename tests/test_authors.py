@@ -147,6 +147,7 @@ def test_profile_of_someone_who_never_published(client, make_user):
 def test_unknown_authors_are_404(client, make_user, path):
     make_user('alice')
     client.get(path, status=404)
+    client.get(path, headers={'If-None-Match': '*'}, status=404)  # not a 304
 
 
 def test_capitals_redirect_to_the_lower_case_profile(client, make_user):

@@ -193,3 +193,102 @@ def test_threads_always_see_their_own_committed_writes(app, make_user, monkeypat
     for thread in threads:
         thread.join()
     assert not errors
+
+
+def test_a_read_racing_a_commit_is_not_trusted(app, make_user, monkeypatch):
+    """Deterministic: a generation read that began before another thread's commit
+    must not be stored with the db.writes value of that commit (db.writes is read
+    before the query, not after)."""
+    from blog.db import db
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    make_user('alice')
+    c = app.config['blog.cache']
+    real = cache.current_generation
+    read_done, commit_done = threading.Event(), threading.Event()
+
+    def slow_read():
+        value = real()
+        if threading.current_thread().name == 'reader':
+            read_done.set()
+            commit_done.wait(5)
+        return value
+    monkeypatch.setattr(cache, 'current_generation', slow_read)
+
+    def reader():
+        with db.connection_context():
+            c.generation()
+    thread = threading.Thread(target=reader, name='reader')
+    thread.start()
+    read_done.wait(5)
+    with db.connection_context():
+        with db.atomic():
+            db.execute_sql("UPDATE user SET display_name = 'x'")
+        committed = real()
+    commit_done.set()
+    thread.join()
+    with db.connection_context():
+        assert c.generation() >= committed
+
+
+def test_a_commit_is_counted_only_once_it_has_landed(app, make_user, monkeypatch):
+    """Deterministic: a reader running while COMMIT is still to come must not see
+    db.writes already moved (it would store the old generation as current)."""
+    from playhouse.pool import PooledSqliteDatabase
+
+    from blog.db import db
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    make_user('alice')
+    c = app.config['blog.cache']
+    real_commit = PooledSqliteDatabase.commit
+
+    def commit_with_a_reader_first(self):
+        def reader():
+            with db.connection_context():
+                c.generation()
+        thread = threading.Thread(target=reader)
+        thread.start()
+        thread.join()
+        return real_commit(self)
+    monkeypatch.setattr(PooledSqliteDatabase, 'commit', commit_with_a_reader_first)
+    with db.connection_context():
+        c.generation()
+        with db.atomic():
+            db.execute_sql("UPDATE user SET display_name = 'y'")
+        assert c.generation() >= cache.current_generation()
+
+
+def test_the_generation_never_steps_back(app, config, make_user, monkeypatch):
+    """A slow read that began before another process's write finishes after a
+    read that saw it: the newer value stays."""
+    from peewee import sqlite3
+
+    from blog.db import db
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 0)  # every call reads
+    make_user('alice')
+    c = app.config['blog.cache']
+    real = cache.current_generation
+    read_done, go_on = threading.Event(), threading.Event()
+
+    def slow_read():
+        value = real()
+        if threading.current_thread().name == 'slow':
+            read_done.set()
+            go_on.wait(5)
+        return value
+    monkeypatch.setattr(cache, 'current_generation', slow_read)
+
+    def slow():
+        with db.connection_context():
+            c.generation()
+    thread = threading.Thread(target=slow, name='slow')
+    thread.start()
+    read_done.wait(5)
+    other = sqlite3.connect(config.db_path, isolation_level=None)
+    other.execute("UPDATE user SET display_name = 'z'")  # another process's write
+    other.close()
+    with db.connection_context():
+        newer = c.generation()
+    go_on.set()
+    thread.join()
+    monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
+    assert c.generation() == newer

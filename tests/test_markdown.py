@@ -213,6 +213,7 @@ def test_plain_excerpt(html, limit, expected):
     ('<p>cut in a heading</p><h2>never closed', 'cut in a heading'),
     ('<p>cut in an entity &am', 'cut in an entity'),
     ('<p>cut in a tag</p><a hr', 'cut in a tag'),
+    ('<p>' + '!' * 300 + '</p>', '!' * 200 + '…'),  # not just '…'
 ])
 def test_plain_excerpt_of_post_html(html, text):
     assert plain_excerpt(html) == text

@@ -326,6 +326,18 @@ def test_post_pages_answer_conditional_gets(browser, people, make_post):
     assert mine.headers['Cache-Control'] == 'no-cache, private'
 
 
+@pytest.mark.parametrize('header', ['*', 'etag-of-the-page'])
+def test_no_304_for_a_post_that_is_not_there(app, browser, people, make_post, header):
+    from blog import cache
+    draft = make_post(people['alice'], status=DRAFT)
+    reader = browser()
+    for post_id in (draft.id, draft.id + 1000):
+        if header != '*':
+            generation = app.config['blog.cache'].generation()
+            header = cache.page_etag(('post', post_id), generation)
+        reader.get('/posts/%d' % post_id, headers={'If-None-Match': header}, status=404)
+
+
 def test_a_notice_is_never_cached(browser, people, make_post):
     post = make_post(people['alice'])
     reader = browser()
