@@ -10,13 +10,19 @@ down (`#` becomes <h2>), so the post's title stays the page's only <h1>.
 
 markdown-it-py is pure Python and costs tens of microseconds per line or per
 bracket: a 600,000-character body of `![[` takes about 15 s here. Long bodies
-from the web are therefore rendered in a child process (`render_markdown_bounded`),
-where that time neither holds the server's interpreter lock nor runs unbounded.
+from the web are therefore rendered in a child process (`render_markdown_bounded`,
+which runs `python -m blog.markdown`), where that time neither holds the server's
+interpreter lock nor runs unbounded: the child has a CPU-time limit, at most
+RENDER_SLOTS children run at once, and the request waits for none of them.
 """
 
 import html
-import multiprocessing
+import logging
+import os
 import re
+import signal
+import subprocess  # nosec B404
+import sys
 import threading
 
 import nh3
@@ -45,7 +51,13 @@ EXCERPT_SOURCE_CHARS = 2000  # the start of a post's HTML is enough for an excer
 # Bodies up to this long render in the request's own thread: at most ~0.5 s even for
 # the slowest Markdown, and a few milliseconds for prose. Longer ones go to a child.
 INLINE_CHARS = 20_000
-RENDER_SECONDS = 10  # a child still rendering after this is killed
+RENDER_SECONDS = 10  # CPU seconds a child may use (its wall-clock limit is twice that)
+# Children rendering at once. With waitress's 4 threads, 2 stay free for readers
+# whatever authors save; a long save that finds both busy is asked to try again.
+RENDER_SLOTS = 2
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+log = logging.getLogger(__name__)
 _PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
 _HEADING = re.compile(r'<h([1-6])\b.*?(?:</h\1>|$)', re.S | re.I)
 _TAG = re.compile(r'<(/?)([a-zA-Z0-9]*)[^>]*(?:>|$)')
@@ -76,65 +88,73 @@ def render_markdown(source):
 
 
 class RenderError(Exception):
-    """A body that could not be turned into HTML (too slow, or the renderer died)."""
+    """A body that could not be turned into HTML (too slow, busy, or the renderer
+    failed); the message is for the author."""
 
 
-_context = {}
-_context_lock = threading.Lock()
+TOO_SLOW = ('The body takes too long to turn into HTML (over %d seconds of work). '
+            'Simplify its Markdown, or split it into shorter posts.')
+BUSY = ('Other long posts are being saved right now. Save again in a moment; '
+        'your text is kept below.')
+FAILED = 'The body could not be turned into HTML just now. Save again in a moment.'
+
+_slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
 
-def _children():
-    # A fork server: a clean single-threaded process, started on first use, that
-    # forks each child with this module already imported (~20 ms a child, where
-    # forking the threaded server itself would be unsafe).
-    with _context_lock:
-        if 'ctx' not in _context:
-            ctx = multiprocessing.get_context('forkserver')
-            ctx.set_forkserver_preload(['blog.markdown'])
-            _context['ctx'] = ctx
-        return _context['ctx']
-
-
-def _render_into(conn, source):
-    try:
-        conn.send(render_markdown(source))
-    finally:
-        conn.close()
-
-
-def render_markdown_bounded(source, timeout=None):
+def render_markdown_bounded(source, cpu_seconds=None):
     """render_markdown(), with a body longer than INLINE_CHARS rendered in a child
-    process that is killed after `timeout` seconds (RENDER_SECONDS by default).
+    process limited to `cpu_seconds` of CPU (RENDER_SECONDS by default).
 
-    Raises RenderError, with a message for the author, when that happens.
+    Raises RenderError when the child runs out of time or fails, or when
+    RENDER_SLOTS children are already running.
     """
     source = source or ''
     if len(source) <= INLINE_CHARS:
         return render_markdown(source)
-    timeout = RENDER_SECONDS if timeout is None else timeout
-    ctx = _children()
-    receiver, sender = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_render_into, args=(sender, source), daemon=True)
-    with receiver:
-        try:
-            child.start()
-        finally:
-            sender.close()  # the child has its own copy; ours would hide its exit
-        try:
-            if receiver.poll(timeout):
-                try:
-                    return receiver.recv()
-                except EOFError:  # the child died without an answer
-                    raise RenderError('The body could not be turned into HTML. Simplify '
-                                      'its Markdown, or split it into shorter posts.') from None
-            raise RenderError('The body takes too long to turn into HTML (over %g seconds). '
-                              'Simplify its Markdown, or split it into shorter posts.'
-                              % timeout)
-        finally:
-            if child.is_alive():
-                child.kill()
-            child.join()
-            child.close()
+    seconds = RENDER_SECONDS if cpu_seconds is None else cpu_seconds
+    if not _slots.acquire(blocking=False):  # waiting would tie up a server thread
+        log.warning('long body refused: %d renders running', RENDER_SLOTS)
+        raise RenderError(BUSY)
+    try:
+        return _render_in_child(source, seconds)
+    finally:
+        _slots.release()
+
+
+def _render_in_child(source, seconds):
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [ROOT, env.get('PYTHONPATH')]))
+    try:
+        # A fixed argv (this module, our own interpreter), no shell.
+        done = subprocess.run(  # noqa: S603  # nosec B603
+            [sys.executable, '-m', 'blog.markdown', str(seconds)], cwd=ROOT, env=env,
+            input=source.encode('utf-8', 'surrogatepass'), capture_output=True,
+            timeout=2 * seconds + 5)  # the CPU limit acts first unless the machine is swamped
+    except subprocess.TimeoutExpired:  # run() has killed the child
+        log.warning('long body refused: no answer within %d s', 2 * seconds + 5)
+        raise RenderError(TOO_SLOW % seconds) from None
+    except OSError:
+        log.exception('could not start the Markdown renderer')
+        raise RenderError(FAILED) from None
+    if done.returncode == 0:
+        return done.stdout.decode('utf-8', 'surrogatepass')
+    if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # the CPU limit (soft, then hard)
+        log.warning('long body refused: over %d s of CPU (%d characters)', seconds,
+                    len(source))
+        raise RenderError(TOO_SLOW % seconds)
+    log.error('the Markdown renderer exited with %s: %s', done.returncode,
+              done.stderr.decode('utf-8', 'replace')[-2000:])
+    raise RenderError(FAILED)
+
+
+def _child_main(argv):
+    """`python -m blog.markdown SECONDS`: Markdown on stdin, HTML on stdout, at most
+    SECONDS of CPU (then the kernel stops it with SIGXCPU)."""
+    import resource
+    seconds = int(argv[0])
+    resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
+    source = sys.stdin.buffer.read().decode('utf-8', 'surrogatepass')
+    sys.stdout.buffer.write(render_markdown(source).encode('utf-8', 'surrogatepass'))
 
 
 def _plain_text(html_text):
@@ -164,3 +184,7 @@ def plain_excerpt(html_text, limit=EXCERPT_CHARS):
     cut = text[:limit + 1].rsplit(' ', 1)[0] or text[:limit]
     # Text of nothing but punctuation keeps its characters rather than becoming '…'.
     return (cut[:limit].rstrip(' .,;:-') or text[:limit]) + '…'
+
+
+if __name__ == '__main__':
+    _child_main(sys.argv[1:])
