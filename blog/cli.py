@@ -100,6 +100,14 @@ def _check_folder(db_path):
         raise UsageError('the folder for --db does not exist: %s' % directory)
 
 
+def _open_existing(db_path):
+    """_open(), for commands that make no sense on a new, empty database."""
+    _check_folder(db_path)
+    if not os.path.exists(db_path):
+        raise UsageError('no database at %s' % db_path)
+    return _open(db_path)
+
+
 def _open(db_path):
     """Bind the database (creating or migrating it) for a one-off command."""
     from blog.db import db, init_db
@@ -138,6 +146,18 @@ def serve(args):
 
 
 def _read_new_password():
+    try:
+        password = _read_password_input()
+    except UnicodeError:
+        raise UsageError('the password is not valid UTF-8') from None
+    try:
+        password.encode('utf-8')  # stdin may decode bad bytes to lone surrogates
+    except UnicodeError:
+        raise UsageError('the password is not valid UTF-8') from None
+    return password
+
+
+def _read_password_input():
     if not sys.stdin.isatty():
         lines = sys.stdin.read().splitlines()
         if not lines:
@@ -191,7 +211,9 @@ def set_password(args):
     from blog.models import Session, User, utcnow
 
     username = forms.normalize_username(args.username)
-    _open(args.db)
+    if forms.username_error(username):
+        raise UsageError('there is no user %r' % args.username)
+    _open_existing(args.db)
     user = User.get_or_none(User.username == username)
     if user is None:
         raise UsageError('there is no user %s' % username)
@@ -219,7 +241,7 @@ def list_users(args):
     """Print every user with their role, state, post count and last sign-in."""
     from blog.queries import admin_user_list
 
-    _open(args.db)
+    _open_existing(args.db)
     row = '%-30s %-6s %-11s %6s  %-17s'
     print((row % ('USERNAME', 'ROLE', 'STATE', 'POSTS', 'LAST SIGN-IN (UTC)')).rstrip())
     # The same query as /admin/users: post counts per listed user, not a GROUP BY
@@ -239,9 +261,7 @@ def backup(args):
 
     if os.path.exists(args.path):
         raise UsageError('%s exists already; choose a new file' % args.path)
-    if not os.path.exists(args.db):
-        raise UsageError('no database at %s' % args.db)
-    _open(args.db)
+    _open_existing(args.db)
     dest = driver.connect(args.path)  # the same driver (pysqlite3 or sqlite3) as peewee's
     try:
         db.connection().backup(dest)

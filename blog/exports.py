@@ -283,8 +283,11 @@ def import_posts(records):
     existing = {}  # duplicate key -> copies already in the database
     seen = Counter()
     imported = skipped = 0
+    # Rendered before the write lock is taken: slow Markdown must not hold up the
+    # server's writes (they wait on the lock only for the busy timeout).
+    rendered = [render_markdown(record['body']) for record in records]
     with db.atomic('IMMEDIATE'):
-        for record in records:
+        for record, html in zip(records, rendered, strict=True):
             username = record['author']
             user = authors.get(username)
             if user is None:
@@ -308,7 +311,7 @@ def import_posts(records):
                 skipped += 1
                 continue
             Post.create(author=user, title=record['title'], body=record['body'],
-                        html=render_markdown(record['body']), status=record['status'],
+                        html=html, status=record['status'],
                         tags=record['tags'], created_at=record['created_at'],
                         updated_at=record['updated_at'], updated_by=user,
                         published_at=record['published_at'])

@@ -251,6 +251,32 @@ def test_rehash_on_login_when_cost_changed(client, auth, make_user, dbconn):
     assert new != old and new.startswith('scrypt$5$8$1$')
 
 
+def test_rehash_never_replaces_a_password_set_meanwhile(client, auth, make_user, dbconn,
+                                                       monkeypatch):
+    from blog import db as database
+    from blog import passwords
+    make_user('alice')
+    real_hash = database.hash_password
+
+    def set_elsewhere_then_hash(raw):
+        # `run.py set-password` commits while this sign-in computes the new hash.
+        User.update(password='set-meanwhile').where(User.username == 'alice').execute()
+        return real_hash(raw)
+    monkeypatch.setattr(database, 'hash_password', set_elsewhere_then_hash)
+    monkeypatch.setitem(database._hash_cost, 'cost', passwords.Cost(5, 8, 1))
+    auth.login('alice')
+    assert User.get(User.username == 'alice').password == 'set-meanwhile'
+
+
+def test_overlong_usernames_are_throttled_by_their_start(client, auth):
+    base = 'x' * 31
+    for i in range(10):
+        auth.login(base + 'y' * (1000 + i), 'wrong password!', status=422)
+    auth.login(base + 'z' * 100_000, 'wrong password!', status=429)
+    keys = client.app.config['blog.throttle']._failures
+    assert max(len(value) for kind, value in keys if kind == 'user') == 31
+
+
 @pytest.mark.parametrize('path', ['/login', '/register', '/logout', '/settings/password'])
 def test_post_without_csrf_is_403(client, make_user, auth, path):
     make_user('alice')

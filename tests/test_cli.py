@@ -122,6 +122,30 @@ def test_set_password_refusals(tmp_path, args, stdin, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize('args, stdin, message', [
+    (['set-password', 'root'], b'\xffcorrect horse battery\n', 'not valid UTF-8'),
+    (['set-password', 'ro\not'], b'', 'there is no user'),
+    (['create-admin', 'root2'], b'\xfe\xffcorrect horse battery\n', 'not valid UTF-8'),
+])
+def test_bad_bytes_and_names_are_one_line_errors(tmp_path, args, stdin, message):
+    db = str(tmp_path / 'blog.db')
+    assert run('create-admin', 'root', '--db', db, stdin=PASSWORD).returncode == 0
+    result = subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), *args, '--db', db],
+                            input=stdin, capture_output=True, cwd=ROOT, timeout=120)
+    stderr = result.stderr.decode('utf-8', 'replace')
+    assert result.returncode == 2 and message in stderr, stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize('command', ['set-password', 'users'])
+def test_commands_on_a_mistyped_database_do_not_create_it(tmp_path, command):
+    db = tmp_path / 'typo.db'
+    args = [command, 'root'] if command == 'set-password' else [command]
+    result = run(*args, '--db', str(db), stdin=PASSWORD)
+    assert result.returncode == 2 and 'no database at' in result.stderr
+    assert not db.exists()
+
+
 @pytest.mark.parametrize('command', ['users', 'serve'])
 def test_db_in_missing_folder_is_a_clear_error(tmp_path, command):
     result = run(command, '--db', str(tmp_path / 'nope' / 'blog.db'))
