@@ -56,6 +56,7 @@ RENDER_SECONDS = 10  # CPU seconds a child may use (its wall-clock limit is twic
 # whatever authors save; a long save that finds both busy is asked to try again.
 RENDER_SLOTS = 2
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = sys.executable  # the child runs on the server's own interpreter
 
 log = logging.getLogger(__name__)
 _PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
@@ -127,7 +128,7 @@ def _render_in_child(source, seconds):
     try:
         # A fixed argv (this module, our own interpreter), no shell.
         done = subprocess.run(  # noqa: S603  # nosec B603
-            [sys.executable, '-m', 'blog.markdown', str(seconds)], cwd=ROOT, env=env,
+            [PYTHON, '-m', 'blog.markdown', str(seconds)], cwd=ROOT, env=env,
             input=source.encode('utf-8', 'surrogatepass'), capture_output=True,
             timeout=2 * seconds + 5)  # the CPU limit acts first unless the machine is swamped
     except subprocess.TimeoutExpired:  # run() has killed the child

@@ -198,16 +198,9 @@ def test_no_more_than_the_slots_render_at_once(monkeypatch):
     assert render_markdown_bounded('x' * (markdown.INLINE_CHARS + 1)).startswith('<p>x')
 
 
-def test_a_renderer_that_fails_is_a_render_error(monkeypatch, tmp_path):
-    # The child cannot find the blog package: it exits with an error.
-    monkeypatch.setattr(markdown, 'ROOT', str(tmp_path))
-    monkeypatch.delenv('PYTHONPATH', raising=False)
-    with pytest.raises(RenderError, match='could not be turned into HTML'):
-        markdown._render_in_child('x' * 10, 1)
-
-
-def test_a_renderer_that_cannot_start_is_a_render_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(markdown, 'ROOT', str(tmp_path / 'missing'))
+@pytest.mark.parametrize('python', ['/bin/false', '/nonexistent/python'])
+def test_a_renderer_that_fails_or_cannot_start_is_a_render_error(monkeypatch, python):
+    monkeypatch.setattr(markdown, 'PYTHON', python)
     with pytest.raises(RenderError, match='could not be turned into HTML'):
         markdown._render_in_child('x' * 10, 1)
 
