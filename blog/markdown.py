@@ -95,9 +95,13 @@ class RenderError(Exception):
 
 TOO_SLOW = ('The body takes too long to turn into HTML (over %d seconds of work). '
             'Simplify its Markdown, or split it into shorter posts.')
-BUSY = ('Other long posts are being saved right now. Save again in a moment; '
-        'your text is kept below.')
-FAILED = 'The body could not be turned into HTML just now. Save again in a moment.'
+TOO_BIG = ('The body needs too much memory to turn into HTML. Simplify its Markdown, '
+           'or split it into shorter posts.')
+BUSY = 'Other long posts are being saved right now. Save again in a moment.'
+FAILED = ('The body could not be turned into HTML (the error is in the server log). '
+          'Try again; if it keeps failing, split it into shorter posts.')
+CHILD_MEMORY = 1024 ** 3  # bytes of address space a child may use
+_OUT_OF_MEMORY = 3  # the child's exit status when it ran out
 
 _slots = threading.BoundedSemaphore(RENDER_SLOTS)
 
@@ -128,17 +132,21 @@ def _render_in_child(source, seconds):
     try:
         # A fixed argv (this module, our own interpreter), no shell.
         done = subprocess.run(  # noqa: S603  # nosec B603
-            [PYTHON, '-m', 'blog.markdown', str(seconds)], cwd=ROOT, env=env,
-            input=source.encode('utf-8', 'surrogatepass'), capture_output=True,
+            [PYTHON, '-m', 'blog.markdown', str(seconds), str(CHILD_MEMORY)], cwd=ROOT, env=env,
+            input=source.encode('utf-8'), capture_output=True,
             timeout=2 * seconds + 5)  # the CPU limit acts first unless the machine is swamped
     except subprocess.TimeoutExpired:  # run() has killed the child
         log.warning('long body refused: no answer within %d s', 2 * seconds + 5)
         raise RenderError(TOO_SLOW % seconds) from None
-    except OSError:
+    except (OSError, TypeError, ValueError):  # no interpreter, an unusable one, bad text
         log.exception('could not start the Markdown renderer')
         raise RenderError(FAILED) from None
     if done.returncode == 0:
-        return done.stdout.decode('utf-8', 'surrogatepass')
+        return done.stdout.decode('utf-8')
+    if done.returncode == _OUT_OF_MEMORY:
+        log.warning('long body refused: over %d MiB (%d characters)', CHILD_MEMORY >> 20,
+                    len(source))
+        raise RenderError(TOO_BIG)
     if done.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # the CPU limit (soft, then hard)
         log.warning('long body refused: over %d s of CPU (%d characters)', seconds,
                     len(source))
@@ -149,13 +157,19 @@ def _render_in_child(source, seconds):
 
 
 def _child_main(argv):
-    """`python -m blog.markdown SECONDS`: Markdown on stdin, HTML on stdout, at most
-    SECONDS of CPU (then the kernel stops it with SIGXCPU)."""
+    """`python -m blog.markdown SECONDS BYTES`: Markdown on stdin, HTML on stdout, at
+    most SECONDS of CPU (then the kernel stops it with SIGXCPU) and BYTES of memory."""
     import resource
-    seconds = int(argv[0])
+    seconds, memory = int(argv[0]), int(argv[1])
     resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 1))
-    source = sys.stdin.buffer.read().decode('utf-8', 'surrogatepass')
-    sys.stdout.buffer.write(render_markdown(source).encode('utf-8', 'surrogatepass'))
+    # SIGXCPU's default action dumps core: never leave dumps of refused bodies around.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        html_text = render_markdown(sys.stdin.buffer.read().decode('utf-8'))
+    except MemoryError:
+        sys.exit(_OUT_OF_MEMORY)
+    sys.stdout.buffer.write(html_text.encode('utf-8'))
 
 
 def _plain_text(html_text):

@@ -186,6 +186,29 @@ def test_a_body_too_slow_to_render_is_refused():
         render_markdown_bounded(SLOW_BODY, cpu_seconds=1)
 
 
+def test_a_body_too_big_to_render_is_refused(monkeypatch):
+    # A long list: about 360 MB for markdown-it-py; the child here may use 200 MB.
+    monkeypatch.setattr(markdown, 'CHILD_MEMORY', 200 * 1024 ** 2)
+    with pytest.raises(RenderError, match='too much memory'):
+        render_markdown_bounded('- a\n' * 150_000, cpu_seconds=60)
+
+
+def test_a_refused_render_leaves_no_core_dump(tmp_path, monkeypatch):
+    import os
+    import resource
+    dump = os.path.join(markdown.ROOT, 'core')  # kernel.core_pattern is 'core' here
+    if os.path.exists(dump):
+        os.remove(dump)
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))  # dumps allowed, if the
+    try:                                                      # child did not forbid them
+        with pytest.raises(RenderError, match='takes too long'):
+            render_markdown_bounded(SLOW_BODY, cpu_seconds=1)
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+    assert not os.path.exists(dump)
+
+
 def test_no_more_than_the_slots_render_at_once(monkeypatch):
     import threading
     monkeypatch.setattr(markdown, '_slots', threading.BoundedSemaphore(1))
