@@ -533,6 +533,17 @@ def test_invalid_edit_is_422_and_keeps_input_and_version(browser, people, make_p
     assert fresh(post.id).version == 1
 
 
+def test_the_editor_sends_multipart_and_any_script_round_trips(browser):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    # Unescaped UTF-8: a body costs 1-4 bytes a character, not 3-12 percent-encoded.
+    assert form.enctype == 'multipart/form-data'
+    title, body = 'Привет «мир» & <日本>', 'Текст 日本語 😀 *b*\r\n\r\nsecond'
+    response = new_post(alice, title=title, body=body)
+    post = fresh(post_id_from(response))
+    assert (post.title, post.body) == (title, 'Текст 日本語 😀 *b*\n\nsecond')
+
+
 SLOW_BODY = '![[' * 100_000  # about 5 s of markdown-it-py on the development machine
 
 
