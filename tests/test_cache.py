@@ -195,6 +195,35 @@ def test_threads_always_see_their_own_committed_writes(app, make_user, monkeypat
     assert not errors
 
 
+class PausedRead:
+    """Starts `cache.generation()` in a thread whose SQLite read is held, after the
+    query and before the value is stored, until `resume()`."""
+
+    def __init__(self, monkeypatch, c):
+        from blog.db import db
+        real = cache.current_generation
+        self.read_done, self.go_on = threading.Event(), threading.Event()
+
+        def paused_read():
+            value = real()
+            if threading.current_thread() is self.thread:
+                self.read_done.set()
+                self.go_on.wait(5)
+            return value
+        monkeypatch.setattr(cache, 'current_generation', paused_read)
+
+        def run():
+            with db.connection_context():
+                c.generation()
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+        self.read_done.wait(5)
+
+    def resume(self):
+        self.go_on.set()
+        self.thread.join()
+
+
 def test_a_read_racing_a_commit_is_not_trusted(app, make_user, monkeypatch):
     """Deterministic: a generation read that began before another thread's commit
     must not be stored with the db.writes value of that commit (db.writes is read
@@ -204,28 +233,12 @@ def test_a_read_racing_a_commit_is_not_trusted(app, make_user, monkeypatch):
     make_user('alice')
     c = app.config['blog.cache']
     real = cache.current_generation
-    read_done, commit_done = threading.Event(), threading.Event()
-
-    def slow_read():
-        value = real()
-        if threading.current_thread().name == 'reader':
-            read_done.set()
-            commit_done.wait(5)
-        return value
-    monkeypatch.setattr(cache, 'current_generation', slow_read)
-
-    def reader():
-        with db.connection_context():
-            c.generation()
-    thread = threading.Thread(target=reader, name='reader')
-    thread.start()
-    read_done.wait(5)
+    paused = PausedRead(monkeypatch, c)
     with db.connection_context():
         with db.atomic():
             db.execute_sql("UPDATE user SET display_name = 'x'")
         committed = real()
-    commit_done.set()
-    thread.join()
+    paused.resume()
     with db.connection_context():
         assert c.generation() >= committed
 
@@ -266,29 +279,12 @@ def test_the_generation_never_steps_back(app, config, make_user, monkeypatch):
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 0)  # every call reads
     make_user('alice')
     c = app.config['blog.cache']
-    real = cache.current_generation
-    read_done, go_on = threading.Event(), threading.Event()
-
-    def slow_read():
-        value = real()
-        if threading.current_thread().name == 'slow':
-            read_done.set()
-            go_on.wait(5)
-        return value
-    monkeypatch.setattr(cache, 'current_generation', slow_read)
-
-    def slow():
-        with db.connection_context():
-            c.generation()
-    thread = threading.Thread(target=slow, name='slow')
-    thread.start()
-    read_done.wait(5)
+    paused = PausedRead(monkeypatch, c)
     other = sqlite3.connect(config.db_path, isolation_level=None)
     other.execute("UPDATE user SET display_name = 'z'")  # another process's write
     other.close()
     with db.connection_context():
         newer = c.generation()
-    go_on.set()
-    thread.join()
+    paused.resume()
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
     assert c.generation() == newer
