@@ -96,6 +96,21 @@ def client_for(app):
     return factory
 
 
+@pytest.fixture
+def people(make_user):
+    """alice writes, bob is another author, root is an admin."""
+    return {'alice': make_user('alice', display_name='Alice Liddell'),
+            'bob': make_user('bob'),
+            'root': make_user('root', is_admin=True, display_name='The Admin')}
+
+
+@pytest.fixture
+def browser(client_for, people):
+    """browser('alice') -> a fresh client signed in as alice (None: anonymous); the
+    `people` exist first."""
+    return client_for
+
+
 def fresh_post(post_id):
     """The post as the database has it now."""
     with db.connection_context():

@@ -16,15 +16,10 @@ HUGE = '99999999999999999999'
 
 @pytest.fixture
 def people(make_user):
+    """conftest's people, with alice's display name short, as the history shows it."""
     return {'alice': make_user('alice', display_name='Alice'),
             'bob': make_user('bob'),
             'root': make_user('root', is_admin=True, display_name='The Admin')}
-
-
-@pytest.fixture
-def browser(client_for, people):
-    """browser('alice') -> a fresh client signed in as alice (None: anonymous)."""
-    return client_for
 
 
 def save(client, post_id, **fields):

@@ -14,20 +14,6 @@ from tests.conftest import post_revisions as revisions
 HUGE_ID = '99999999999999999999'
 
 
-@pytest.fixture
-def people(make_user):
-    """alice writes, bob is another author, root is an admin."""
-    return {'alice': make_user('alice', display_name='Alice Liddell'),
-            'bob': make_user('bob'),
-            'root': make_user('root', is_admin=True, display_name='The Admin')}
-
-
-@pytest.fixture
-def browser(client_for, people):
-    """browser('alice') -> a fresh client signed in as alice (None: anonymous)."""
-    return client_for
-
-
 def tags_in_table(post_id):
     with db.connection_context():
         return sorted(row.tag for row in PostTag.select().where(PostTag.post == post_id))
@@ -51,6 +37,15 @@ def post_id_from(response):
 
 def edit_form(client, post_id):
     return client.get('/posts/%d/edit' % post_id).forms['post-form']
+
+
+def stale_form(client, other, post_id, **saved):
+    """`client`'s edit form, opened before `other` saved `saved` (a 303)."""
+    form, theirs = edit_form(client, post_id), edit_form(other, post_id)
+    for name, value in saved.items():
+        theirs[name] = value
+    theirs.submit(status=303)
+    return form
 
 
 def form_by_action(page, action):
@@ -393,10 +388,7 @@ def test_unchanged_save_is_a_303_with_a_notice(browser, people, make_post):
 def test_stale_but_identical_save_is_unchanged_not_a_conflict(browser, people, make_post):
     post = make_post(people['alice'], title='One', body='Same')
     alice = browser('alice')
-    tab_a = edit_form(alice, post.id)
-    tab_b = edit_form(alice, post.id)
-    tab_b['title'] = 'Two'
-    tab_b.submit(status=303)
+    tab_a = stale_form(alice, alice, post.id, title='Two')
     tab_a['title'] = 'Two'  # the same content as the newer version, at version 1
     response = tab_a.submit(status=303)
     assert response.location.endswith('?notice=unchanged')
@@ -405,11 +397,8 @@ def test_stale_but_identical_save_is_unchanged_not_a_conflict(browser, people, m
 
 def test_two_tab_conflict_end_to_end(browser, people, make_post):
     post = make_post(people['alice'], title='Shared', body='line 1\nline 2\nline 3')
-    alice, root = browser('alice'), browser('root')
-    form_a = edit_form(alice, post.id)
-    form_b = edit_form(root, post.id)
-    form_b['body'] = 'line 1\nline 2 by B\nline 3'
-    form_b.submit(status=303)
+    form_a = stale_form(browser('alice'), browser('root'), post.id,
+                        body='line 1\nline 2 by B\nline 3')
     assert fresh(post.id).version == 2
 
     form_a['body'] = 'line 1\nline 2\nline 3\nline 4 by A'
@@ -443,9 +432,7 @@ def test_two_tab_conflict_end_to_end(browser, people, make_post):
 def test_conflict_in_two_tabs_of_one_user_says_so(browser, people, make_post):
     post = make_post(people['alice'], body='start')
     alice = browser('alice')
-    tab_a, tab_b = edit_form(alice, post.id), edit_form(alice, post.id)
-    tab_b['body'] = 'from tab B'
-    tab_b.submit(status=303)
+    tab_a = stale_form(alice, alice, post.id, body='from tab B')
     tab_a['body'] = 'from tab A'
     page = tab_a.submit(status=409)
     assert 'You (in another tab or window)</strong> saved a newer version' in page.text
@@ -461,10 +448,7 @@ def test_discarding_shows_the_saved_version(browser, people, make_post):
 def test_save_mine_as_a_new_draft_from_the_conflict_page(browser, people, make_post):
     post = make_post(people['alice'], title='Original', body='theirs 0')
     alice, bob_admin = browser('alice'), browser('root')
-    form_a = edit_form(bob_admin, post.id)
-    form_b = edit_form(alice, post.id)
-    form_b['body'] = 'alice wins'
-    form_b.submit(status=303)
+    form_a = stale_form(bob_admin, alice, post.id, body='alice wins')
     form_a['body'] = 'admin text to keep'
     page = form_a.submit(status=409)
     conflict = form_by_action(page, '/posts/%d/edit' % post.id)
@@ -485,9 +469,7 @@ def test_save_mine_as_a_new_draft_from_the_conflict_page(browser, people, make_p
 def test_conflict_when_the_post_was_unpublished_meanwhile(browser, people, make_post):
     post = make_post(people['alice'], body='text')
     alice = browser('alice')
-    tab_a, tab_b = edit_form(alice, post.id), edit_form(alice, post.id)
-    tab_b['status'] = DRAFT
-    tab_b.submit(status=303)
+    tab_a = stale_form(alice, alice, post.id, status=DRAFT)
     tab_a['body'] = 'more text'
     page = tab_a.submit(status=409)
     conflict = form_by_action(page, '/posts/%d/edit' % post.id)
