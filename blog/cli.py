@@ -148,9 +148,6 @@ def serve(args):
 def _read_new_password():
     try:
         password = _read_password_input()
-    except UnicodeError:
-        raise UsageError('the password is not valid UTF-8') from None
-    try:
         password.encode('utf-8')  # stdin may decode bad bytes to lone surrogates
     except UnicodeError:
         raise UsageError('the password is not valid UTF-8') from None

@@ -78,7 +78,7 @@ def restore(post_id, n):
     values = {'title': rev.title, 'body': rev.body, 'tags': list(rev.tags),
               'status': post.status}
     errors = {}
-    html = post.html if rev.body == post.body else posts.render_body(rev.body, errors)
+    html = posts.render_body(rev.body, errors, post)
     if errors:
         raise HTTPError(422, errors['body'])
     outcome, row = posts.save_post(post.id, version, values, user, html)

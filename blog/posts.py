@@ -149,9 +149,12 @@ def check_editable(post):
     return post
 
 
-def render_body(body, errors):
-    """The body as HTML, or None with the reason in errors['body'] when it cannot
-    be rendered (too slow: see blog.markdown). Runs outside any write lock."""
+def render_body(body, errors, post=None):
+    """The body as HTML (`post`'s stored HTML when the body is unchanged), or None
+    with the reason in errors['body'] when it cannot be rendered (too slow: see
+    blog.markdown). Runs outside any write lock."""
+    if post is not None and body == post.body:
+        return post.html
     try:
         return render_markdown_bounded(body)
     except RenderError as error:
@@ -287,10 +290,7 @@ def edit(post_id):
         return _form(values=form_values(post), errors={}, version=post.version, **context)
     values, shown, errors = read_form()
     version = submitted_version()
-    html = None
-    if not errors:
-        same_body = values['body'] == post.body
-        html = post.html if same_body else render_body(values['body'], errors)
+    html = None if errors else render_body(values['body'], errors, post)
     if errors:
         return _form(422, values=shown, errors=errors, version=version, **context)
     outcome, row = save_post(post.id, version, values, user, html)
