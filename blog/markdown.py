@@ -169,9 +169,12 @@ def _child_main(argv):
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         html_text = render_markdown(sys.stdin.buffer.read().decode('utf-8'))
+        sys.stdout.buffer.write(html_text.encode('utf-8'))
+        sys.stdout.buffer.flush()
     except MemoryError:
-        sys.exit(_OUT_OF_MEMORY)
-    sys.stdout.buffer.write(html_text.encode('utf-8'))
+        # Wherever it ran out (rendering, encoding, writing), and without the normal
+        # shutdown, whose own flush could fail again and change the exit status.
+        os._exit(_OUT_OF_MEMORY)
 
 
 def _plain_text(html_text):
