@@ -24,8 +24,10 @@ from peewee import JOIN, OperationalError, fn, sqlite3  # noqa: E402
 
 from blog import authors as authors_view  # noqa: E402
 from blog import home, queries  # noqa: E402
-from blog.db import db, init_db  # noqa: E402
+from blog.config import Config  # noqa: E402
+from blog.db import db  # noqa: E402
 from blog.models import PUBLISHED, Post, User  # noqa: E402
+from blog.site import Site  # noqa: E402
 
 N = 3
 
@@ -245,9 +247,10 @@ def main():
         path = (args.db_1m if size == 10 ** 6 and args.db_1m
                 else os.path.join(args.dir, 'methods-%s.db' % label(size)))
         build(path, size)
-        init_db(path)
+        site = Site(Config(db_path=path))
+        site.migrate()
         deadline = Deadline(args.timeout)
-        with db.connection_context():
+        with site.activated(), db.connection_context():
             db.connection().set_progress_handler(deadline, 10000)
             authors = everyone_with_posts().count()
             print('%s posts: %d authors with published posts' % (label(size), authors),

@@ -1,10 +1,13 @@
 """The application factory: `create_app(config)` builds a fresh Bottle app.
 
-Importing this module starts nothing. Per request: a database connection is opened
-in the `before_request` hook and always closed in `after_request` (Bottle runs it
-in a `finally`); the session is loaded up front so every page, error pages too,
-knows who is signed in. Every route is wrapped by `guard`, which checks the CSRF
-token of every POST and turns an unexpected exception into a logged 500 page.
+Importing this module starts nothing. The app owns its state: one `blog.site.Site`
+(configuration, database backend, cache, throttle, templates) made here and kept in
+`app.config`. Per request: the `before_request` hook makes this thread serve the
+app's site and opens a database connection, and `after_request` always closes it
+and hands the thread back (Bottle runs it in a `finally`). The session is loaded up
+front so every page, error pages too, knows who is signed in. Every route is wrapped
+by `guard`, which checks the CSRF token of every POST and turns an unexpected
+exception into a logged 500 page.
 """
 
 import functools
@@ -18,6 +21,7 @@ from blog import (
     admin,
     auth,
     authors,
+    db,
     discovery,
     exports,
     feeds,
@@ -31,8 +35,8 @@ from blog import (
 )
 from blog.cache import Cache
 from blog.config import Config
-from blog.db import db, init_db
 from blog.render import ROOT, build_env, render
+from blog.site import APP_KEY, Site, current_site, open_backend
 from blog.throttle import Throttle
 
 log = logging.getLogger('blog')
@@ -83,10 +87,24 @@ def guard(callback):
     return wrapper
 
 
+# Bottle's in-memory limit for a request body, read from the request itself: the
+# limit open_request chose for it (a class attribute would be one value for every
+# app in the process).
+LIMIT_KEY = 'blog.body_limit'
+DEFAULT_MEMFILE_MAX = bottle.BaseRequest.MEMFILE_MAX
+
+
+def _memfile_max(req):
+    return req.environ.get(LIMIT_KEY, DEFAULT_MEMFILE_MAX)
+
+
 def open_request():
-    """before_request: database connection, session, then the request's sanity."""
+    """before_request: this thread serves the app's site; database connection,
+    session, then the request's sanity."""
+    site = request.app.config[APP_KEY]
+    request.environ['blog.previous_backend'] = site.activate()
     try:
-        db.connect(reuse_if_open=True)
+        site.backend.connect()
         sessions.load()  # first, so even an error page knows who is signed in
     except HTTPResponse:
         raise
@@ -103,7 +121,8 @@ def open_request():
         length = int(request.environ.get('CONTENT_LENGTH') or 0)
     except ValueError:
         raise HTTPError(400, 'Bad Content-Length.') from None
-    limit = request.app.config['blog.config'].max_body_bytes
+    limit = site.config.max_body_bytes
+    request.environ[LIMIT_KEY] = limit
     if length > limit:
         raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
                         % (limit // 1024))
@@ -115,8 +134,10 @@ def close_request():
         response.set_header(name, value)
     if 'Cache-Control' not in response.headers:
         response.set_header('Cache-Control', 'no-cache, private')
-    if not db.is_closed():
-        db.close()
+    site = current_site()
+    site.backend.close()
+    if 'blog.previous_backend' in request.environ:
+        db.use(request.environ.pop('blog.previous_backend'))
 
 
 def error_page(error):
@@ -134,7 +155,7 @@ def error_page(error):
 
 def healthz():
     """`ok` when the database answers a query."""
-    db.execute_sql('SELECT 1').fetchone()
+    current_site().backend.ping()
     response.content_type = 'text/plain; charset=utf-8'
     return 'ok'
 
@@ -150,16 +171,18 @@ def static(path):
 def create_app(config=None):
     """Build a new Bottle app for `config` (defaults from the environment)."""
     config = config or Config.from_env()
-    init_db(config.db_path, config.hash_cost)
-    # A module-wide Bottle setting: form bodies up to our limit are parsed in memory.
-    bottle.BaseRequest.MEMFILE_MAX = config.max_body_bytes
+    backend = open_backend(config)
+    site = Site(config, backend, cache=Cache(backend), jinja=build_env(),
+                throttle=Throttle(config.throttle_window, config.throttle_per_user,
+                                  config.throttle_per_address))
+    for name in site.migrate():
+        log.info('applied migration %s', name)
+    # Idempotent, the same for every app: the value itself comes from each request.
+    bottle.BaseRequest.MEMFILE_MAX = property(_memfile_max)
 
     app = Bottle(catchall=True)
-    app.config['blog.config'] = config
-    app.config['blog.jinja'] = build_env()
-    app.config['blog.cache'] = Cache()
-    app.config['blog.throttle'] = Throttle(config.throttle_window, config.throttle_per_user,
-                                           config.throttle_per_address)
+    app.config[APP_KEY] = site
+    site.app = app
     app.add_hook('before_request', open_request)
     app.add_hook('after_request', close_request)
     app.install(guard)

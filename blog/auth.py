@@ -11,17 +11,18 @@ from peewee import IntegrityError, fn
 
 from blog import db as database
 from blog import forms, passwords, sessions
-from blog.db import db
+from blog.db import write_transaction
 from blog.models import User, utcnow
 from blog.render import render
 from blog.responses import see_other
+from blog.site import current_site
 
 SIGN_IN_FAILED = 'That username and password do not match an active account.'
 WRONG_CURRENT = 'That is not your current password.'
 
 
 def _throttle():
-    return request.app.config['blog.throttle']
+    return current_site().throttle
 
 
 def _client_address():
@@ -52,7 +53,7 @@ def register():
     if not errors:
         encoded = database.hash_password(password)  # outside the write transaction
         try:
-            with db.atomic('IMMEDIATE'):
+            with write_transaction():
                 user = User.create(username=username, password=encoded,
                                    last_login_at=utcnow())
         except IntegrityError:
@@ -151,7 +152,7 @@ def change_password():
         return render('auth/password.html', status=422, errors=errors)
 
     encoded = database.hash_password(new)
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         User.update(password=encoded, updated_at=utcnow()).where(User.id == user.id).execute()
         sessions.end_sessions(user, keep_current=True)
     see_other('/settings/password?notice=password-changed')

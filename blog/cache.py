@@ -3,7 +3,7 @@
 Every write that can change a public page bumps `site_state.generation` (triggers in
 the schema do it, in the write's own transaction), so an entry is valid exactly while
 the generation it was made at is current. This process reads the generation again
-after each commit it makes (`db.writes` moves), so its own writes show on the very
+after each commit it makes (`backend.writes` moves), so its own writes show on the very
 next request; another process's writes (the command line, a second server) show
 within `RECHECK_SECONDS`, when the generation is read again regardless. Between
 those reads a cached page is served without touching SQLite at all: a query per
@@ -31,18 +31,13 @@ from collections import OrderedDict
 
 from bottle import request, response
 
-from blog.db import db
+from blog.site import current_site
 
 MAX_ENTRIES = 2000
 MAX_BYTES = 48 * 1024 * 1024  # a bound on the memory held by cached values
 ITEM_BYTES = 512  # the estimated size of a value that is not text
 # How stale another process's write may look here, at most.
 RECHECK_SECONDS = 0.25
-
-
-def current_generation():
-    """The cache generation now in the database."""
-    return db.execute_sql('SELECT generation FROM site_state WHERE id = 1').fetchone()[0]
 
 
 def _size(value):
@@ -64,23 +59,24 @@ class Cache:
     value produced at an older generation than the newest seen is not stored.
     """
 
-    def __init__(self, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
+    def __init__(self, backend=None, max_entries=MAX_ENTRIES, max_bytes=MAX_BYTES):
+        self.backend = backend  # where the generation is read, and whose commits count
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries = OrderedDict()  # key -> (generation, value, size)
         self._bytes = 0
         self._generation = None
         self._lock = threading.Lock()
-        self._known = (None, 0.0, None)  # (generation, monotonic read time, db.writes)
+        self._known = (None, 0.0, None)  # (generation, monotonic read time, backend.writes)
 
     def generation(self):
         """The current cache generation, read from SQLite only when this process
         has committed since the last read or `RECHECK_SECONDS` have passed."""
         known, read_at, writes_then = self._known
-        writes = db.writes  # before the read: a commit after it forces another
+        writes = self.backend.writes  # before the read: a commit after it forces another
         now = time.monotonic()
         if known is None or writes != writes_then or now - read_at >= RECHECK_SECONDS:
-            value = current_generation()
+            value = self.backend.generation()
             with self._lock:
                 # Generations only grow. A thread whose read began before another
                 # process's write may finish after a thread that saw the write:
@@ -142,13 +138,13 @@ def request_generation():
     """The generation for this request (one value for the whole request)."""
     generation = request.environ.get('blog.generation')
     if generation is None:
-        generation = request.app.config['blog.cache'].generation()
+        generation = current_site().cache.generation()
         request.environ['blog.generation'] = generation
     return generation
 
 
 def _enabled():
-    return request.app.config['blog.config'].cache_pages
+    return current_site().config.cache_pages
 
 
 def cached(key, producer):
@@ -158,7 +154,7 @@ def cached(key, producer):
     """
     if not _enabled():
         return producer()
-    cache = request.app.config['blog.cache']
+    cache = current_site().cache
     generation = request_generation()
     value = cache.get(key, generation)
     if value is None:
@@ -232,7 +228,7 @@ def cached_page(key, produce):
         return produce()
     generation = request_generation()
     etag = page_etag(key, generation)
-    cache = request.app.config['blog.cache']
+    cache = current_site().cache
     entry = cache.get(('page', key), generation) if _enabled() else None
     if entry is None:
         # Rendered before any 304 is considered: a page that does not exist raises

@@ -5,16 +5,20 @@ Bad arguments get one line on stderr and exit status 2, never a traceback.
 """
 
 import argparse
+import contextlib
 import getpass
 import logging
 import os
 import sqlite3 as stdlib_sqlite3
 import sys
+import time
 
 from peewee import DatabaseError, IntegrityError
 
-from blog import forms
+from blog import demo as demo_data
+from blog import exports, forms
 from blog.config import DEFAULT_HOST, DEFAULT_PORT, Config, parse_port
+from blog.site import APP_KEY, Site
 
 
 class UsageError(Exception):
@@ -100,21 +104,23 @@ def _check_folder(db_path):
         raise UsageError('the folder for --db does not exist: %s' % directory)
 
 
-def _open_existing(db_path):
+def _open_existing(args):
     """_open(), for commands that make no sense on a new, empty database."""
-    _check_folder(db_path)
-    if not os.path.exists(db_path):
-        raise UsageError('no database at %s' % db_path)
-    return _open(db_path)
+    _check_folder(args.db)
+    if not os.path.exists(args.db):
+        raise UsageError('no database at %s' % args.db)
+    return _open(args)
 
 
-def _open(db_path):
-    """Bind the database (creating or migrating it) for a one-off command."""
-    from blog.db import db, init_db
-    _check_folder(db_path)
-    init_db(db_path)
-    db.connect(reuse_if_open=True)
-    return db
+def _open(args):
+    """The site on `args.db` (created or migrated), active in this thread until the
+    command ends (`main` closes it, and the thread serves no site again)."""
+    _check_folder(args.db)
+    site = Site(Config.from_env(db_path=args.db))
+    args.resources.callback(site.close)
+    site.migrate()
+    args.resources.enter_context(site.activated())
+    return site
 
 
 def serve(args):
@@ -122,7 +128,6 @@ def serve(args):
     import waitress
 
     from blog.app import create_app
-    from blog.db import sqlite_version
 
     _check_folder(args.db)
     config = Config.from_env(db_path=args.db, host=args.host, port=args.port,
@@ -130,8 +135,9 @@ def serve(args):
     app = create_app(config)
     # waitress logs "Task queue depth is N" for every queued request under load.
     logging.getLogger('waitress.queue').setLevel(logging.ERROR)
-    print('Blog on http://%s:%d/ (database %s, SQLite %s)'
-          % (args.host, args.port, os.path.abspath(args.db), sqlite_version()), flush=True)
+    site = app.config[APP_KEY]
+    print('Blog on http://%s:%d/ (database %s)'
+          % (args.host, args.port, site.backend.describe()), flush=True)
     proxy = {}
     if args.trusted_proxy:
         # waitress then puts the client's address in REMOTE_ADDR (what the sign-in
@@ -170,14 +176,14 @@ def _read_password_input():
 
 def create_admin(args):
     """Create an admin with a password from stdin, or promote an existing user."""
-    from blog.db import db, hash_password
+    from blog.db import hash_password, write_transaction
     from blog.models import User, utcnow
 
     username = forms.normalize_username(args.username)
     error = forms.username_error(username)
     if error:
         raise UsageError('username: ' + error)
-    _open(args.db)
+    _open(args)
     user = User.get_or_none(User.username == username)
     if user is not None:
         # A version bump, so an admin form opened before the promotion gets a 409
@@ -194,7 +200,7 @@ def create_admin(args):
         raise UsageError('password: ' + error)
     encoded = hash_password(password)
     try:
-        with db.atomic('IMMEDIATE'):
+        with write_transaction():
             User.create(username=username, password=encoded, is_admin=True)
     except IntegrityError:
         raise UsageError('%s was created by someone else just now; run again' % username) \
@@ -204,13 +210,13 @@ def create_admin(args):
 
 def set_password(args):
     """Set a user's password (stdin, or asked twice) and end all their sessions."""
-    from blog.db import db, hash_password
+    from blog.db import hash_password, write_transaction
     from blog.models import Session, User, utcnow
 
     username = forms.normalize_username(args.username)
     if forms.username_error(username):
         raise UsageError('there is no user %r' % args.username)
-    _open_existing(args.db)
+    _open_existing(args)
     user = User.get_or_none(User.username == username)
     if user is None:
         raise UsageError('there is no user %s' % username)
@@ -219,7 +225,7 @@ def set_password(args):
     if error:
         raise UsageError('password: ' + error)
     encoded = hash_password(password)  # before the write lock: it takes ~0.3 s
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         changed = (User
                    .update(password=encoded, updated_at=utcnow())
                    .where(User.id == user.id)
@@ -238,7 +244,7 @@ def list_users(args):
     """Print every user with their role, state, post count and last sign-in."""
     from blog.queries import admin_user_list
 
-    _open_existing(args.db)
+    _open_existing(args)
     row = '%-30s %-6s %-11s %6s  %-17s'
     print((row % ('USERNAME', 'ROLE', 'STATE', 'POSTS', 'LAST SIGN-IN (UTC)')).rstrip())
     # The same query as /admin/users: post counts per listed user, not a GROUP BY
@@ -252,19 +258,47 @@ def list_users(args):
 
 def backup(args):
     """Copy the database with SQLite's online backup API (safe while serving)."""
-    from peewee import sqlite3 as driver
-
-    from blog.db import db
-
     if os.path.exists(args.path):
         raise UsageError('%s exists already; choose a new file' % args.path)
-    _open_existing(args.db)
-    dest = driver.connect(args.path)  # the same driver (pysqlite3 or sqlite3) as peewee's
-    try:
-        db.connection().backup(dest)
-    finally:
-        dest.close()
+    site = _open_existing(args)
+    site.backend.backup(args.path)
     print('Backed up %s to %s.' % (args.db, args.path))
+
+
+def demo(args):
+    """Fill the database with demo authors and posts."""
+    started = time.monotonic()
+    site = _open(args)
+    with site.backend.bulk_session():
+        first_user, _ = demo_data.fill(args.authors, args.posts, seed=args.seed)
+        example = demo_data.first_username(first_user)
+    print('%-44s %6.1f s' % ('checkpointed', time.monotonic() - started), flush=True)
+    print('Made %d authors and %d posts in %.1f s.' % (args.authors, args.posts,
+                                                       time.monotonic() - started))
+    print('Every demo author signs in with the password: %s' % demo_data.DEMO_PASSWORD)
+    print('For example: username %s' % example)
+
+
+def import_zip(args):
+    """Import an export zip (checked whole before anything is written)."""
+    try:
+        records, ignored = exports.read_zip(args.path)
+    except exports.ExportError as exc:
+        raise UsageError(str(exc)) from None
+    _open(args)
+    imported, skipped, created = exports.import_posts(records)
+    print('Imported %d post%s from %s.' % (imported, '' if imported == 1 else 's', args.path))
+    if skipped:
+        print('Skipped %d already in the database (same author, creation time, title '
+              'and body).' % skipped)
+    if created:
+        print('Created %d deactivated author%s (no password, cannot sign in): %s'
+              % (len(created), '' if len(created) == 1 else 's', ', '.join(created)))
+        print('To let one sign in: python run.py set-password USERNAME, then activate them '
+              'at /admin/users/USERNAME.')
+    if ignored:
+        print('Ignored %d file%s that are not posts (*.md).'
+              % (ignored, '' if ignored == 1 else 's'))
 
 
 def main(argv=None):
@@ -275,15 +309,10 @@ def main(argv=None):
         argv.insert(0, 'serve')  # serving is the default command
     args = parser.parse_args(argv)
     handlers = {'serve': serve, 'create-admin': create_admin, 'set-password': set_password,
-                'users': list_users, 'backup': backup}
+                'users': list_users, 'backup': backup, 'demo': demo, 'import': import_zip}
     try:
-        if args.command == 'demo':
-            from blog.demo import run as handler
-        elif args.command == 'import':
-            from blog.exports import import_command as handler
-        else:
-            handler = handlers[args.command]
-        handler(args)
+        with contextlib.ExitStack() as args.resources:
+            handlers[args.command](args)
     except UsageError as exc:
         print('run.py: error: %s' % exc, file=sys.stderr)
         return 2

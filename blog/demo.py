@@ -11,27 +11,29 @@ How it is fast (1,000,000 posts in well under two minutes on 2 cores):
   `render_markdown` once, so every `html` is the real output for its `body`.
 - Rows go in through the driver's `executemany` in one transaction.
 - The schema's per-row insert trigger (search index, tag rows, cache generation)
-  is dropped inside that transaction and re-created from the migration's own SQL
-  before it commits; its work is then done once in bulk: FTS5 'rebuild', one
-  INSERT ... SELECT into post_tag, one generation bump. No other connection ever
+  is set aside for the posts' insert and its work done once in bulk, inside the
+  same transaction (`bulk_posts()` of the database backend; on SQLite: the trigger
+  dropped and re-created from the migration's own SQL, an FTS5 'rebuild', one
+  INSERT ... SELECT into post_tag, one generation bump). No other connection ever
   sees the schema without its trigger.
 """
 
-import importlib.util
 import json
-import os
 import random
 import time
 
-from peewee import DatabaseError
-
-from blog.db import MIGRATIONS_DIR
+from blog.db import backend, hash_password, write_transaction
+from blog.markdown import render_markdown
+from blog.models import User
 
 DEMO_PASSWORD = 'demo password 2024'  # noqa: S105 (demo data, printed)  # nosec B105
 DRAFT_SHARE = 0.02
 YEARS = 5
 BODY_TEMPLATES = 256
 USEC = 10 ** 6
+USER_COLUMNS = ('username', 'password', 'display_name', 'bio', 'created_at', 'updated_at')
+POST_COLUMNS = ('author_id', 'title', 'body', 'html', 'status', 'tags', 'created_at',
+                'updated_at', 'updated_by_id', 'published_at')
 
 FIRST = ('Ada Alan Alice Amara Ana Anton Aria Ben Bea Carlos Chen Chloe Dana David Elena '
          'Emeka Emil Eva Farah Felix Grace Hana Hugo Ines Ivan Jade Jonas Kai Kenji Lara '
@@ -76,24 +78,6 @@ CODE = (
     ('sh', 'python run.py demo --authors 100 --posts 10000'),
     ('text', 'step 1: measure\nstep 2: change one thing\nstep 3: measure again'),
 )
-
-
-def _load_migration(name):
-    """A migration module from blog/migrations (their file names start with digits)."""
-    path = os.path.join(MIGRATIONS_DIR, name + '.py')
-    spec = importlib.util.spec_from_file_location('blog_migration_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def insert_trigger_sql():
-    """The exact CREATE TRIGGER statement for "post_after_insert" from 0002_posts."""
-    statements = _load_migration('0002_posts').STATEMENTS
-    matches = [sql for sql in statements if sql.startswith('CREATE TRIGGER "post_after_insert"')]
-    if len(matches) != 1:
-        raise RuntimeError('0002_posts has no single post_after_insert trigger')
-    return matches[0]
 
 
 def make_body(rng, topic):
@@ -161,36 +145,17 @@ def _post_rows(rng, author_ids, count, bodies, tag_sets, now_us):
                    author_id, when)
 
 
-FTS5_HASHSIZE_DEFAULT = 1024 * 1024  # bytes of pending terms before a flush (SQLite docs)
-
-
-def _rebuild_search_index(db):
-    """FTS5 'rebuild' from the post table, with a 64 MiB term buffer while it runs
-    (half the time of the 1 MiB default at 1M posts), then the default again."""
-    try:
-        db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
-                       (64 * 1024 * 1024,))
-    except DatabaseError:  # an SQLite before the option: rebuild at the default
-        db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-        return
-    db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-    db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
-                   (FTS5_HASHSIZE_DEFAULT,))
-
-
 def _say(message, started):
     print('%-44s %6.1f s' % (message, time.monotonic() - started), flush=True)
 
 
-def fill(db, authors, posts, seed=1, password=DEMO_PASSWORD):
-    """Add `authors` demo users and `posts` posts to the bound database `db`.
+def fill(authors, posts, seed=1, password=DEMO_PASSWORD):
+    """Add `authors` demo users and `posts` posts to the active site's database.
 
     Returns (first new user id, first new post id). The password hash is made
-    once, outside the transaction; everything else is one IMMEDIATE transaction.
+    once, outside the transaction; everything else is one write transaction, in
+    which the backend's `bulk_posts()` does the insert trigger's work in bulk.
     """
-    from blog.db import hash_password
-    from blog.markdown import render_markdown
-
     rng = random.Random(seed)  # repeatable demo data  # nosec B311
     started = time.monotonic()
     password_hash = hash_password(password)
@@ -202,58 +167,22 @@ def fill(db, authors, posts, seed=1, password=DEMO_PASSWORD):
     tag_sets = _tag_sets(rng)
     _say('password hashed, %d bodies rendered' % len(bodies), started)
 
-    conn = db.connection()
-    user_sql = ('INSERT INTO "user" (username, password, display_name, bio, created_at,'
-                ' updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-    post_sql = ('INSERT INTO post (author_id, title, body, html, status, tags, created_at,'
-                ' updated_at, updated_by_id, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    trigger_sql = insert_trigger_sql()
-    with db.atomic('IMMEDIATE'):
-        first_user = (db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "user"')
-                      .fetchone()[0])
-        first_post = (db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM post')
-                      .fetchone()[0])
-        conn.executemany(user_sql, _author_rows(rng, first_user, authors, password_hash,
-                                                now_us))
+    store = backend()
+    with write_transaction():
+        first_user, first_post = store.next_ids()
+        store.insert_many('user', USER_COLUMNS,
+                          _author_rows(rng, first_user, authors, password_hash, now_us))
         author_ids = list(range(first_user, first_user + authors))
         _say('%d authors inserted' % authors, started)
-        db.execute_sql('DROP TRIGGER "post_after_insert"')
-        conn.executemany(post_sql, _post_rows(rng, author_ids, posts, bodies, tag_sets,
-                                              now_us))
-        _say('%d posts generated and inserted' % posts, started)
-        db.execute_sql(trigger_sql)
-        # What the trigger would have done for each row, done once in bulk.
-        _rebuild_search_index(db)
-        _say('search index rebuilt', started)
-        db.execute_sql('INSERT OR IGNORE INTO post_tag (post_id, tag)'
-                       ' SELECT post.id, tags.value FROM post, json_each(post.tags) AS tags'
-                       ' WHERE post.id >= ?', (first_post,))
-        db.execute_sql('UPDATE site_state SET generation = generation + 1')
-        _say('tags indexed', started)
+        with store.bulk_posts(first_post):
+            store.insert_many('post', POST_COLUMNS,
+                              _post_rows(rng, author_ids, posts, bodies, tag_sets, now_us))
+            _say('%d posts generated and inserted' % posts, started)
+        _say('search index and tags rebuilt', started)
     _say('committed', started)
     return first_user, first_post
 
 
-def run(args):
-    """The `demo` command: fill args.db with args.authors authors and args.posts posts."""
-    from blog.cli import _open
-
-    started = time.monotonic()
-    db = _open(args.db)
-    db.execute_sql('PRAGMA cache_size = -262144')  # 256 MiB while bulk loading
-    first_user, _ = fill(db, args.authors, args.posts, seed=args.seed)
-    db.execute_sql('PRAGMA optimize')
-    db.execute_sql('PRAGMA wal_checkpoint(TRUNCATE)')
-    _say('checkpointed', started)
-    db.close()
-    print('Made %d authors and %d posts in %.1f s.' % (args.authors, args.posts,
-                                                       time.monotonic() - started))
-    print('Every demo author signs in with the password: %s' % DEMO_PASSWORD)
-    print('For example: username %s' % _first_username(args.db, first_user))
-
-
-def _first_username(path, user_id):
-    from blog.db import db
-    from blog.models import User
-    with db.connection_context():
-        return User.get_by_id(user_id).username
+def first_username(user_id):
+    """The username of user `user_id` (the example the demo command prints)."""
+    return User.get_by_id(user_id).username

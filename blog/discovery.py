@@ -12,13 +12,14 @@ small). Everything is cached until the next public write.
 import re
 from urllib.parse import quote
 
-from bottle import HTTPError, request, response
+from bottle import HTTPError, response
 from peewee import fn
 
 from blog import forms, queries, tags
 from blog.cache import cached
 from blog.models import PUBLISHED, Post
 from blog.render import iso_datetime
+from blog.site import current_site
 
 CHUNK = 10000
 SECTIONS = ('pages', 'posts', 'authors', 'tags')
@@ -38,7 +39,7 @@ Sitemap: %s/sitemap.xml
 
 
 def _site_url():
-    return request.app.config['blog.config'].site_url
+    return current_site().config.site_url
 
 
 def _latest_update():
@@ -80,7 +81,7 @@ def _urls(section, number):
 
 
 def _render(template, **context):
-    env = request.app.config['blog.jinja']
+    env = current_site().jinja
     return env.get_template(template).render(**context)
 
 

@@ -41,6 +41,8 @@ from collections import Counter
 from bottle import HTTPError, response
 
 from blog import forms, posts, queries, sessions
+from blog.db import write_transaction
+from blog.markdown import render_markdown
 from blog.models import PUBLISHED, STATUSES, Post, User, utcnow
 
 FIELDS = ('title', 'author', 'author_name', 'status', 'date', 'tags',
@@ -234,27 +236,29 @@ def install(app):
 
 # --- import (python run.py import PATH --db PATH) -------------------------------
 
-def read_zip(path):
-    """The validated posts of an export zip, in file order; UsageError if bad."""
-    from blog.cli import UsageError
+class ExportError(ValueError):
+    """An export zip that cannot be imported; the message says why, in one line."""
 
+
+def read_zip(path):
+    """The validated posts of an export zip, in file order; ExportError if bad."""
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError:
-        raise UsageError('no such file: %s' % path) from None
+        raise ExportError('no such file: %s' % path) from None
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UsageError('%s is not a zip file (%s)' % (path, exc)) from None
+        raise ExportError('%s is not a zip file (%s)' % (path, exc)) from None
     records, ignored = [], 0
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
-            raise UsageError('%s holds more than %d files' % (path, MAX_MEMBERS))
+            raise ExportError('%s holds more than %d files' % (path, MAX_MEMBERS))
         for info in members:
             if info.is_dir() or not info.filename.endswith('.md'):
                 ignored += 1
                 continue
             if info.file_size > MAX_MEMBER_BYTES:
-                raise UsageError('%s: larger than %d MiB'
+                raise ExportError('%s: larger than %d MiB'
                                  % (info.filename, MAX_MEMBER_BYTES // 2 ** 20))
             try:
                 with archive.open(info) as member:
@@ -264,21 +268,18 @@ def read_zip(path):
                 text = data.decode('utf-8')
                 records.append(validate(*parse_markdown(text)))
             except UnicodeDecodeError:
-                raise UsageError('%s: not UTF-8 text' % info.filename) from None
+                raise ExportError('%s: not UTF-8 text' % info.filename) from None
             except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise UsageError('%s: %s' % (info.filename, msg)) from None
+                raise ExportError('%s: %s' % (info.filename, msg)) from None
     if not records:
-        raise UsageError('%s holds no post files (*.md)' % path)
+        raise ExportError('%s holds no post files (*.md)' % path)
     return records, ignored
 
 
 def import_posts(records):
     """Write `records` (from read_zip) in one transaction; returns
     (imported, skipped duplicates, usernames of authors created)."""
-    from blog.db import db
-    from blog.markdown import render_markdown
-
     created_authors, authors = [], {}
     existing = {}  # duplicate key -> copies already in the database
     seen = Counter()
@@ -286,7 +287,7 @@ def import_posts(records):
     # Rendered before the write lock is taken: slow Markdown must not hold up the
     # server's writes (they wait on the lock only for the busy timeout).
     rendered = [render_markdown(record['body']) for record in records]
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         for record, html in zip(records, rendered, strict=True):
             username = record['author']
             user = authors.get(username)
@@ -317,25 +318,3 @@ def import_posts(records):
                         published_at=record['published_at'])
             imported += 1
     return imported, skipped, created_authors
-
-
-def import_command(args):
-    """`python run.py import PATH --db PATH`: import an export zip."""
-    from blog.cli import _open
-
-    records, ignored = read_zip(args.path)
-    _open(args.db)
-    imported, skipped, created = import_posts(records)
-    print('Imported %d post%s from %s.' % (imported, '' if imported == 1 else 's', args.path))
-    if skipped:
-        print('Skipped %d already in the database (same author, creation time, title '
-              'and body).' % skipped)
-    if created:
-        print('Created %d deactivated author%s (no password, cannot sign in): %s'
-              % (len(created), '' if len(created) == 1 else 's', ', '.join(created)))
-        print('To let one sign in: python run.py set-password USERNAME, then activate them '
-              'at /admin/users/USERNAME.')
-    if ignored:
-        print('Ignored %d file%s that are not posts (*.md).'
-              % (ignored, '' if ignored == 1 else 's'))
-

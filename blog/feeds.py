@@ -20,6 +20,7 @@ from blog import queries, tags
 from blog.cache import cached
 from blog.models import User, utcnow
 from blog.render import iso_datetime
+from blog.site import current_site
 
 FEED_SIZE = 20
 CONTENT_TYPE = 'application/atom+xml; charset=utf-8'
@@ -34,7 +35,7 @@ def xml_text(value):
 
 
 def _config():
-    return request.app.config['blog.config']
+    return current_site().config
 
 
 def entry_id(site_url, post):
@@ -70,7 +71,7 @@ def build_feed(title, path, page_path, query):
         updated = max(max(p.updated_at, p.published_at) for p in posts)
     else:
         updated = utcnow()
-    template = request.app.config['blog.jinja'].get_template('feeds/atom.xml')
+    template = current_site().jinja.get_template('feeds/atom.xml')
     return template.render(
         feed_id=site_url + path,
         title=xml_text(title),

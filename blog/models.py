@@ -17,9 +17,8 @@ from peewee import (
     TextField,
     TimestampField,
 )
-from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
-from blog.db import db
+from blog.db import database
 from blog.versioning import BaseVersionedModel
 
 DRAFT, PUBLISHED = 'draft', 'published'
@@ -39,7 +38,7 @@ def Timestamp(**kwargs):  # noqa: N802 - reads like a field class at the call si
 
 class BaseModel(Model):
     class Meta:
-        database = db
+        database = database
         legacy_table_names = False
 
 
@@ -135,25 +134,6 @@ class PostTag(BaseModel):
     class Meta:
         primary_key = False
         indexes = ((('tag', 'post'), True),)
-
-
-class PostSearch(FTS5Model):
-    """FTS5 index over posts (external content: the text lives in `post` only).
-
-    Kept in step with `post` by triggers, so every write updates it in the same
-    transaction; queries join back to `post` to keep only published posts.
-    """
-
-    rowid = RowIDField()
-    title = SearchField()
-    body = SearchField()
-    tags = SearchField()
-
-    class Meta:
-        database = db
-        table_name = 'post_search'
-        options = {'content': 'post', 'content_rowid': 'id',
-                   'tokenize': 'porter unicode61 remove_diacritics 2'}
 
 
 class SiteState(BaseModel):

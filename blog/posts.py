@@ -18,11 +18,12 @@ from bottle import HTTPError, request
 from blog import forms, queries, sessions
 from blog.cache import cached_page
 from blog.conflicts import Field, render_conflict
-from blog.db import db
+from blog.db import write_transaction
 from blog.markdown import RenderError, plain_excerpt, render_markdown_bounded
 from blog.models import DRAFT, PUBLISHED, STATUSES, Post, Revision, User, utcnow
 from blog.render import render
 from blog.responses import see_other
+from blog.site import current_site
 from blog.versioning import ConflictDetectedException
 
 TITLE_MAX = 200
@@ -169,7 +170,7 @@ def save_post(post_id, version, values, user, html):
     Outcomes: SAVED with the post; UNCHANGED with the post; CONFLICT with the
     current row's values (a dict, version included); MISSING with None.
     """
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         # Read under the write lock, so `current` is exactly the row a successful
         # UPDATE replaces; the UPDATE's row count still decides success.
         post = Post.get_or_none(Post.id == post_id)
@@ -249,7 +250,7 @@ def new():
                      as_draft=as_draft)
     user = sessions.current_user()
     now = utcnow()
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
                     updated_by=user.id,
                     published_at=now if values['status'] == PUBLISHED else None, **values)
@@ -261,7 +262,7 @@ def _post_page(post_id, user):
     post = queries.post_with_author(post_id)
     if post is None or not (post.is_published or can_edit(user, post)):
         raise HTTPError(404, 'There is no post here.')
-    url = request.app.config['blog.config'].site_url + '/posts/%d' % post.id
+    url = current_site().config.site_url + '/posts/%d' % post.id
     return render('posts/show.html', post=post, can_edit=can_edit(user, post), url=url,
                   description=plain_excerpt(post.html, 160) or post.title)
 
@@ -312,7 +313,7 @@ def _rescue():
 def delete(post_id):
     """POST: delete the post (its revisions go with it); 303 to the homepage."""
     post = load_editable(post_id)
-    with db.atomic('IMMEDIATE'):
+    with write_transaction():
         Post.delete().where(Post.id == post.id).execute()
     see_other('/?notice=deleted')
 

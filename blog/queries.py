@@ -4,10 +4,11 @@ for the caller to run (views paginate and render only).
 Sections by concern; add to your section only.
 """
 
-from peewee import JOIN, SQL, fn  # noqa: F401 - used by the sections below as they grow
+from peewee import JOIN, SQL, fn
 
+from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
-from blog.models import PUBLISHED, AuditEntry, Post, PostSearch, PostTag, Revision, User  # noqa: F401
+from blog.models import PUBLISHED, AuditEntry, Post, PostTag, Revision, User
 
 # --- Posts (posts.py, history.py) ----------------------------------------------
 
@@ -77,10 +78,10 @@ def latest_per_author(since=None):
              .group_by(Post.author)
              .having(Post.published_at == fn.MAX(Post.published_at)))
     if since is not None:
-        # likelihood(): tells the planner the cut-off is selective, so it range-scans
-        # the date index instead of walking the whole author index (it has no
-        # statistics to know better, and would otherwise avoid the GROUP BY sort).
-        query = query.where(fn.likelihood(Post.published_at >= since, SQL('0.001')))
+        # Marked selective: the planner then range-scans the date index instead of
+        # walking the whole author index (SQLite has no statistics to know better,
+        # and would otherwise avoid the GROUP BY sort).
+        query = query.where(backend().selective(Post.published_at >= since))
     return query
 
 
@@ -125,8 +126,8 @@ def _listed_name():
     # What a page calls a user (User.name), for sorting: display name or username.
     # Written exactly as the expression index user_listed_name (migration 0003), with
     # '' as a literal: SQLite only matches an index expression without parameters.
-    return fn.COALESCE(fn.NULLIF(User.display_name, SQL("''")),
-                       User.username).collate('NOCASE')
+    return backend().nocase(fn.COALESCE(fn.NULLIF(User.display_name, SQL("''")),
+                                        User.username))
 
 
 def authors_page(offset, limit):
@@ -269,57 +270,21 @@ SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never m
 
 
 def search_ranked(match, candidates):
-    """(post id, bm25 score) of published posts among the best `candidates`
-    matches of the FTS5 expression `match`, best first (ties: newest first).
-
-    Ranking reads only the index; just the candidates are looked up in `post`
-    (the index holds drafts too, so a short answer may mean: ask for more).
-    Titles weigh most, then tags, then the body.
-    """
-    rank = PostSearch.bm25(10.0, 1.0, 4.0)
-    top = (PostSearch
-           .select(PostSearch.rowid.alias('post_id'), rank.alias('score'))
-           .where(PostSearch.match(match))
-           .order_by(rank)
-           .limit(candidates)
-           .alias('top'))
-    return (Post
-            .select(Post.id, top.c.score)
-            .join(top, on=(top.c.post_id == Post.id))
-            .where(Post.status == PUBLISHED)
-            .order_by(top.c.score, Post.published_at.desc(), Post.id.desc())
-            .tuples())
+    """(post id, score) of the best published matches of `match`, best first."""
+    return backend().search_ranked(match, candidates)
 
 
 def search_match_count(match):
-    """How many posts (drafts included) match `match`; cheap, index only."""
-    return PostSearch.select().where(PostSearch.match(match)).count()
-
-
-SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
+    """How many posts (drafts included) match `match`."""
+    return backend().search_match_count(match)
 
 
 def search_results(match, ids, snippet_tokens=24):
-    """The posts `ids` (matches of `match`) with their authors, a highlighted
-    title (`title_marked`) and body `snippet`, in no particular order.
-
-    Matches are wrapped in the private-use markers above; the caller escapes the
-    text, then turns the markers into <mark>. snippet() reads the body, so it
-    runs for these few rows only.
-    """
-    table = PostSearch._meta.entity
-    return (PostSearch
-            .select(Post.id, Post.title, Post.published_at,
-                    User.username, User.display_name,
-                    fn.highlight(table, 0, SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE)
-                    .alias('title_marked'),
-                    fn.snippet(table, 1, SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE, '…',
-                               snippet_tokens).alias('snippet'))
-            .join(Post, on=(Post.id == PostSearch.rowid))
-            .join(User, on=(Post.author == User.id))
-            .where(PostSearch.match(match) & PostSearch.rowid.in_(list(ids)) &
-                   (Post.status == PUBLISHED))
-            .dicts())
+    """The posts `ids` with their authors, a highlighted title (`title_marked`) and
+    a body `snippet`, matches wrapped in the private-use markers above (the caller
+    escapes the text, then turns the markers into <mark>)."""
+    return backend().search_results(match, ids, (SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE),
+                                    snippet_tokens)
 
 
 def sitemap_posts():

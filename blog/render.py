@@ -12,6 +12,7 @@ from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from blog import sessions
+from blog.site import current_site
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATES_DIR = os.path.join(ROOT, 'templates')
@@ -80,8 +81,8 @@ def page_url(page, **params):
 
 def render(template, status=200, **context):
     """Render `template` with the request's common context; sets the status."""
-    app = request.app
-    config = app.config['blog.config']
+    site = current_site()
+    config = site.config
     response.status = status
     response.content_type = 'text/html; charset=utf-8'
     notice = request.query.getunicode('notice')
@@ -96,5 +97,5 @@ def render(template, status=200, **context):
         'page_url': page_url,
     }
     base.update(context)
-    return app.config['blog.jinja'].get_template(template).render(base)
+    return site.jinja.get_template(template).render(base)
 

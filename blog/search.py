@@ -1,13 +1,14 @@
 """Full-text search of published posts: GET /search?q=.
 
-The index is the FTS5 table `post_search` (peewee `PostSearch`), kept in step with
-`post` by triggers in the same transaction as every write; it holds drafts too, so
-the query joins `post` and keeps published rows only. What a reader types goes
-through `PostSearch.web_query()`, which turns search-box syntax (quotes, -word, OR,
-parentheses, stray punctuation) into a valid FTS5 expression; an OperationalError
-is still caught as a last resort and answered with a friendly page.
+The index belongs to the database backend (on SQLite the FTS5 table `post_search`,
+`blog.sqlite.PostSearch`), kept in step with `post` by triggers in the same
+transaction as every write; it holds drafts too, so the query keeps published rows
+only. What a reader types goes through the backend's `search_expression()`, which
+turns search-box syntax (quotes, -word, OR, parentheses, stray punctuation) into a
+valid expression; an OperationalError is still caught as a last resort and
+answered with a friendly page.
 
-Highlighting: SQLite's highlight()/snippet() wrap matches in two private-use
+Highlighting: the backend's highlight and snippet wrap matches in two private-use
 characters; the text is escaped first and only then are balanced marker pairs
 turned into <mark>, so a post can never put its own markup on this page.
 """
@@ -19,7 +20,7 @@ from markupsafe import Markup, escape
 from peewee import OperationalError
 
 from blog import forms, queries
-from blog.models import PostSearch
+from blog.db import backend
 from blog.render import render
 
 PER_PAGE = 20
@@ -102,7 +103,7 @@ def search():
                             % (len(q), MAX_QUERY))
         return render('search/index.html', status=422, **context)
 
-    match = PostSearch.web_query(q)
+    match = backend().search_expression(q)
     context['searched'] = True
     if match == '""':  # nothing searchable in it (only punctuation, say)
         context['error'] = 'Type one or more words to search for.'

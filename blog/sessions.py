@@ -18,6 +18,7 @@ from peewee import JOIN
 
 from blog.models import Session, User, utcnow
 from blog.responses import see_other
+from blog.site import current_site
 
 COOKIE_NAME = 'blog_session'
 # last_seen_at is written at most this often, so reads stay reads.
@@ -31,7 +32,7 @@ def _hash(token):
 
 
 def _config():
-    return request.app.config['blog.config']
+    return current_site().config
 
 
 def load():

@@ -10,7 +10,7 @@ from peewee import IntegrityError
 
 from blog import forms, queries, sessions
 from blog.conflicts import Field, render_conflict
-from blog.db import db
+from blog.db import write_transaction
 from blog.models import User
 from blog.render import render
 from blog.responses import see_other
@@ -96,7 +96,7 @@ def save_user(user_id, version, values, actor, check=None, after=None):
     when the user is gone. A unique-index failure on email is an 'invalid' too.
     """
     try:
-        with db.atomic('IMMEDIATE'):
+        with write_transaction():
             user = User.get_or_none(User.id == user_id)
             if user is None:
                 raise HTTPError(404, 'No such user.')

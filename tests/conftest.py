@@ -10,8 +10,10 @@ from webtest import TestApp
 from blog import passwords
 from blog.app import create_app
 from blog.config import Config
-from blog.db import db, hash_password, sqlite_version
+from blog.db import db, hash_password
 from blog.models import DRAFT, PUBLISHED, Post, Revision, User, utcnow
+from blog.site import APP_KEY
+from blog.sqlite import version as sqlite_version
 
 # Hashing at the production cost takes ~0.3 s; tests use a tiny cost except where
 # the cost itself is under test (tests/test_passwords.py).
@@ -31,10 +33,19 @@ def config(tmp_path):
 
 @pytest.fixture
 def app(config):
+    """A fresh app on a temp database; its site is this (the test's) thread's, so
+    the test can query the models directly, as every request does."""
     application = create_app(config)
-    yield application
-    if not db.is_closed():
-        db.close()
+    site = application.config[APP_KEY]
+    with site.activated():
+        yield application
+        site.close()
+
+
+@pytest.fixture
+def site(app):
+    """The app's Site (its backend, cache, throttle and settings)."""
+    return app.config[APP_KEY]
 
 
 @pytest.fixture

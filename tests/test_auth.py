@@ -237,22 +237,19 @@ def test_change_password_errors(client, auth, make_user, current, new, confirm, 
     assert 'id="f-%s-error"' % field in response.text
 
 
-def test_rehash_on_login_when_cost_changed(client, auth, make_user, dbconn):
-    from blog import db as database
+def test_rehash_on_login_when_cost_changed(client, auth, make_user, dbconn, site,
+                                           monkeypatch):
     from blog import passwords
     make_user('alice')
     old = User.get(User.username == 'alice').password
-    database._hash_cost['cost'] = passwords.Cost(5, 8, 1)
-    try:
-        auth.login('alice')
-    finally:
-        database._hash_cost['cost'] = passwords.Cost(4, 8, 1)
+    monkeypatch.setattr(site.backend, 'hash_cost', passwords.Cost(5, 8, 1))
+    auth.login('alice')
     new = User.get(User.username == 'alice').password
     assert new != old and new.startswith('scrypt$5$8$1$')
 
 
 def test_rehash_never_replaces_a_password_set_meanwhile(client, auth, make_user, dbconn,
-                                                       monkeypatch):
+                                                       site, monkeypatch):
     from blog import db as database
     from blog import passwords
     make_user('alice')
@@ -263,7 +260,7 @@ def test_rehash_never_replaces_a_password_set_meanwhile(client, auth, make_user,
         User.update(password='set-meanwhile').where(User.username == 'alice').execute()
         return real_hash(raw)
     monkeypatch.setattr(database, 'hash_password', set_elsewhere_then_hash)
-    monkeypatch.setitem(database._hash_cost, 'cost', passwords.Cost(5, 8, 1))
+    monkeypatch.setattr(site.backend, 'hash_cost', passwords.Cost(5, 8, 1))
     auth.login('alice')
     assert User.get(User.username == 'alice').password == 'set-meanwhile'
 
@@ -273,7 +270,7 @@ def test_overlong_usernames_are_throttled_by_their_start(client, auth):
     for i in range(10):
         auth.login(base + 'y' * (1000 + i), 'wrong password!', status=422)
     auth.login(base + 'z' * 100_000, 'wrong password!', status=429)
-    keys = client.app.config['blog.throttle']._failures
+    keys = client.app.config['blog.site'].throttle._failures
     assert max(len(value) for kind, value in keys if kind == 'user') == 31
 
 

@@ -98,11 +98,11 @@ def test_if_none_match(header, matches):
 
 
 @pytest.fixture
-def reads(monkeypatch):
+def reads(site, monkeypatch):
     """Counts the cache's reads of the generation from SQLite."""
     seen = []
-    real = cache.current_generation
-    monkeypatch.setattr(cache, 'current_generation', lambda: seen.append(1) or real())
+    real = site.backend.generation
+    monkeypatch.setattr(site.backend, 'generation', lambda: seen.append(1) or real())
     return seen
 
 
@@ -172,10 +172,10 @@ def test_db_writes_moves_on_every_commit_and_only_then(dbconn, make_user):
 def test_threads_always_see_their_own_committed_writes(app, make_user, monkeypatch):
     """Read-your-writes under races: after a thread commits a bump of the
     generation, the cache's generation() is at least that value."""
-    from blog.db import db
+    db = app.config['blog.site'].backend.database
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
     make_user('alice')
-    c = app.config['blog.cache']
+    c = app.config['blog.site'].cache
     errors = []
 
     def writer():
@@ -183,7 +183,7 @@ def test_threads_always_see_their_own_committed_writes(app, make_user, monkeypat
             for _ in range(40):
                 with db.atomic():
                     db.execute_sql('UPDATE user SET display_name = display_name || ? ', ('x',))
-                    committed = cache.current_generation()
+                    committed = c.backend.generation()
                 seen = c.generation()
                 if seen < committed:
                     errors.append((seen, committed))
@@ -200,8 +200,8 @@ class PausedRead:
     query and before the value is stored, until `resume()`."""
 
     def __init__(self, monkeypatch, c):
-        from blog.db import db
-        real = cache.current_generation
+        db = c.backend.database
+        real = c.backend.generation
         self.read_done, self.go_on = threading.Event(), threading.Event()
 
         def paused_read():
@@ -210,7 +210,7 @@ class PausedRead:
                 self.read_done.set()
                 self.go_on.wait(5)
             return value
-        monkeypatch.setattr(cache, 'current_generation', paused_read)
+        monkeypatch.setattr(c.backend, 'generation', paused_read)
 
         def run():
             with db.connection_context():
@@ -228,11 +228,11 @@ def test_a_read_racing_a_commit_is_not_trusted(app, make_user, monkeypatch):
     """Deterministic: a generation read that began before another thread's commit
     must not be stored with the db.writes value of that commit (db.writes is read
     before the query, not after)."""
-    from blog.db import db
+    db = app.config['blog.site'].backend.database
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
     make_user('alice')
-    c = app.config['blog.cache']
-    real = cache.current_generation
+    c = app.config['blog.site'].cache
+    real = c.backend.generation
     paused = PausedRead(monkeypatch, c)
     with db.connection_context():
         with db.atomic():
@@ -248,10 +248,10 @@ def test_a_commit_is_counted_only_once_it_has_landed(app, make_user, monkeypatch
     db.writes already moved (it would store the old generation as current)."""
     from playhouse.pool import PooledSqliteDatabase
 
-    from blog.db import db
+    db = app.config['blog.site'].backend.database
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 3600)
     make_user('alice')
-    c = app.config['blog.cache']
+    c = app.config['blog.site'].cache
     real_commit = PooledSqliteDatabase.commit
 
     def commit_with_a_reader_first(self):
@@ -267,7 +267,7 @@ def test_a_commit_is_counted_only_once_it_has_landed(app, make_user, monkeypatch
         c.generation()
         with db.atomic():
             db.execute_sql("UPDATE user SET display_name = 'y'")
-        assert c.generation() >= cache.current_generation()
+        assert c.generation() >= c.backend.generation()
 
 
 def test_the_generation_never_steps_back(app, config, make_user, monkeypatch):
@@ -275,10 +275,10 @@ def test_the_generation_never_steps_back(app, config, make_user, monkeypatch):
     read that saw it: the newer value stays."""
     from peewee import sqlite3
 
-    from blog.db import db
+    db = app.config['blog.site'].backend.database
     monkeypatch.setattr(cache, 'RECHECK_SECONDS', 0)  # every call reads
     make_user('alice')
-    c = app.config['blog.cache']
+    c = app.config['blog.site'].cache
     paused = PausedRead(monkeypatch, c)
     other = sqlite3.connect(config.db_path, isolation_level=None)
     other.execute("UPDATE user SET display_name = 'z'")  # another process's write

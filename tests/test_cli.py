@@ -10,7 +10,6 @@ from webtest import TestApp
 
 from blog.app import create_app
 from blog.config import Config
-from blog.db import db as blog_db
 from tests.conftest import ROOT, TEST_COST, Auth
 
 PASSWORD = 'correct horse battery'
@@ -101,12 +100,13 @@ def test_set_password_lets_an_imported_author_sign_in(tmp_path):
                         " WHERE username = 'ann'").fetchone() == (0,)
     conn.execute("UPDATE user SET is_active = 1 WHERE username = 'ann'")  # the admin's part
     conn.commit()
-    client = TestApp(create_app(Config(db_path=db, hash_cost=TEST_COST)))
+    app = create_app(Config(db_path=db, hash_cost=TEST_COST))
+    client = TestApp(app)
     try:
         Auth(client).login('ann', PASSWORD)
         assert 'ann' in client.get('/settings').text
     finally:
-        blog_db.close()
+        app.config['blog.site'].close()
 
 
 @pytest.mark.parametrize('args, stdin, message', [

@@ -8,11 +8,10 @@ import sqlite3 as stdlib_sqlite3
 import pytest
 from webtest import TestApp
 
-from blog import demo
+from blog import demo, sqlite
 from blog.app import create_app
 from blog.cli import main
 from blog.config import Config
-from blog.db import db
 from blog.markdown import render_markdown
 from tests.conftest import TEST_COST
 
@@ -23,9 +22,7 @@ def demo_db(tmp_path, capsys):
     assert main(['demo', '--db', str(path), '--authors', '6', '--posts', '400',
                  '--seed', '3']) == 0
     out = capsys.readouterr().out
-    yield path, out
-    if not db.is_closed():
-        db.close()
+    return path, out
 
 
 def rows(path, sql, args=()):
@@ -85,13 +82,13 @@ def test_tags_search_index_and_generation_match_the_triggers(demo_db):
     assert rows(path, 'SELECT generation FROM site_state') != [(0,)]
     # The bigger FTS5 term buffer used while loading is back to SQLite's default.
     assert rows(path, "SELECT v FROM post_search_config WHERE k = 'hashsize'") in (
-        [], [(demo.FTS5_HASHSIZE_DEFAULT,)])
+        [], [(sqlite.FTS5_HASHSIZE_DEFAULT,)])
 
 
 def test_the_insert_trigger_is_back_exactly(demo_db):
     path, _ = demo_db
     (sql,), = rows(path, "SELECT sql FROM sqlite_master WHERE name = 'post_after_insert'")
-    assert sql == demo.insert_trigger_sql()
+    assert sql == sqlite.insert_trigger_sql()
     (before,), = rows(path, 'SELECT generation FROM site_state')
     conn = stdlib_sqlite3.connect(str(path))
     conn.execute("INSERT INTO post (author_id, title, body, html, status, tags, created_at,"
@@ -110,6 +107,7 @@ def test_demo_authors_sign_in_with_the_printed_password(demo_db):
     hashes = {h for (h,) in rows(path, 'SELECT password FROM user')}
     assert len(hashes) == 1 and next(iter(hashes)).startswith('scrypt$')
     app = create_app(Config(db_path=str(path), hash_cost=TEST_COST))
+    db = app.config['blog.site'].backend.database
     with db.connection_context():
         found = db.execute_sql('SELECT username FROM user WHERE username = ?'
                                ' AND check_password(?, password)',

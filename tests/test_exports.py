@@ -147,7 +147,7 @@ def test_round_trip_through_the_command_line(client, site, tmp_path):
     assert 'Imported 0 posts' in again.stdout and 'Skipped 5' in again.stdout
 
     app = create_app(Config(db_path=fresh, hash_cost=TEST_COST, base_url='http://blog.test'))
-    with db.connection_context():
+    with app.config['blog.site'].activated(), db.connection_context():
         after = everything()
         imported = {u.username: u for u in User.select()}
         User.create(username='admin', password=hash_password(PASSWORD), is_admin=True)
@@ -188,8 +188,8 @@ def test_hand_written_minimal_file_imports(tmp_path):
     fresh = str(tmp_path / 'fresh.db')
     result = run('import', str(path), '--db', fresh)
     assert result.returncode == 0, result.stderr
-    create_app(Config(db_path=fresh, hash_cost=TEST_COST))
-    with db.connection_context():
+    app = create_app(Config(db_path=fresh, hash_cost=TEST_COST))
+    with app.config['blog.site'].activated(), db.connection_context():
         post = Post.get()
     assert post.title == 'Plain title' and post.status == 'published'
     assert post.published_at == post.created_at == datetime.datetime(2024, 2, 3, 3, 5, 6)

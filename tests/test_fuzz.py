@@ -49,7 +49,8 @@ def encode_pairs(pairs):
 def fuzz_app(tmp_path_factory):
     path = tmp_path_factory.mktemp('fuzz') / 'blog.db'
     app = create_app(Config(db_path=str(path), hash_cost=TEST_COST, base_url='http://t.test'))
-    with db.connection_context():
+    site = app.config['blog.site']
+    with site.activated(), db.connection_context():
         encoded = hash_password(PASSWORD)
         root = User.create(username='root', password=encoded, is_admin=True)
         User.create(username='alice', password=encoded)
@@ -59,8 +60,7 @@ def fuzz_app(tmp_path_factory):
                         status=status, tags=['news'], created_at=now, updated_at=now,
                         published_at=now if status == 'published' else None)
     yield app
-    if not db.is_closed():
-        db.close()
+    site.close()
 
 
 @pytest.fixture(scope='module')

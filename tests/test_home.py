@@ -289,7 +289,7 @@ def test_uncached_config_gives_the_same_pages(config, make_user, make_post):
     app = create_app(replace(config, cache_pages=False))
     response = TestApp(app).get('/')
     assert 'Visible' in response.text and 'ETag' in response.headers
-    assert len(app.config['blog.cache']) == 0
+    assert len(app.config['blog.site'].cache) == 0
 
 
 def test_homepage_window_reads_the_covering_date_index(dbconn):

@@ -3,13 +3,14 @@ without losing anything."""
 
 from playhouse.migrations import Runner
 
-from blog.db import MIGRATIONS_DIR, bind, db
+from blog.db import MIGRATIONS_DIR
 from blog.models import PUBLISHED
+from blog.sqlite import SqliteBackend
 from tests.conftest import csrf_from
 
 
 def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
-    bind(str(tmp_path / 'old.db'))
+    db = SqliteBackend(str(tmp_path / 'old.db')).database
     with db.connection_context():
         Runner(db, directory=MIGRATIONS_DIR).up(target='0005_sitemap_index')
         db.execute_sql("INSERT INTO user (username, password, created_at, updated_at) "

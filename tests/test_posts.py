@@ -328,7 +328,7 @@ def test_no_304_for_a_post_that_is_not_there(app, browser, people, make_post, he
     reader = browser()
     for post_id in (draft.id, draft.id + 1000):
         if header != '*':
-            generation = app.config['blog.cache'].generation()
+            generation = app.config['blog.site'].cache.generation()
             header = cache.page_etag(('post', post_id), generation)
         reader.get('/posts/%d' % post_id, headers={'If-None-Match': header}, status=404)
 

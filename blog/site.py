@@ -1,0 +1,62 @@
+"""`Site`: everything one app owns, made once by `create_app(config)`.
+
+A site holds its configuration, its database backend (pool, SQL functions, hash
+cost) and, when it serves the web, its page cache, its sign-in throttle and its
+Jinja2 environment (`blog.app.create_app` makes those). Two sites
+in one process share none of these. A request reaches its site through
+`current_site()`; the command line makes a bare site (config and backend) and
+activates it for the command.
+"""
+
+import contextlib
+
+from bottle import request
+
+from blog import db
+from blog.sqlite import SqliteBackend
+
+APP_KEY = 'blog.site'  # where a Bottle app keeps its site (app.config)
+
+
+class Site:
+    """One blog: configuration, database, caches and settings."""
+
+    def __init__(self, config, backend=None, cache=None, throttle=None, jinja=None):
+        self.config = config
+        self.backend = backend or open_backend(config)
+        # The web's parts (blog.app.create_app makes them); the command line has none.
+        self.cache = cache
+        self.throttle = throttle
+        self.jinja = jinja
+        self.app = None  # the Bottle app, whose routes build the site's URLs
+
+    def activate(self):
+        """Serve this site from the calling thread; returns the previous backend."""
+        return db.use(self.backend)
+
+    @contextlib.contextmanager
+    def activated(self):
+        """This site is the calling thread's for the block (then the previous one)."""
+        previous = db.use(self.backend)
+        try:
+            yield self
+        finally:
+            db.use(previous)
+
+    def migrate(self):
+        """Apply pending migrations; returns their names."""
+        return self.backend.migrate()
+
+    def close(self):
+        """Close every pooled connection."""
+        self.backend.close_all()
+
+
+def open_backend(config):
+    """The database backend for `config.db_path` (an SQLite file)."""
+    return SqliteBackend(config.db_path, config.hash_cost)
+
+
+def current_site():
+    """The site the current request is for."""
+    return request.app.config[APP_KEY]

@@ -1,0 +1,343 @@
+"""The SQLite backend: a pooled peewee `SqliteDatabase` on one file, its SQL
+functions, and everything else whose SQL only SQLite speaks.
+
+peewee 4 folded `SqliteExtDatabase` into `SqliteDatabase`, so Python functions are
+registered on the plain database with `func()` (`PooledSqliteDatabase` is a
+`SqliteDatabase` subclass; every new connection gets the functions and pragmas).
+When the `pysqlite3` package is installed peewee uses it instead of the standard
+library's `sqlite3`, which brings a newer SQLite than the system's (see `version`).
+
+Each `SqliteBackend` is one site's database: its own pool, its own hash cost, its
+own dummy hash. Nothing here is shared between two apps in one process.
+"""
+
+import contextlib
+import importlib.util
+import itertools
+import os
+import threading
+
+from peewee import SQL, DatabaseError, fn
+from peewee import sqlite3 as driver
+from playhouse.migrations import Runner
+from playhouse.pool import PooledSqliteDatabase
+from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
+
+from blog import passwords
+from blog.db import MIGRATIONS_DIR, database
+from blog.models import PUBLISHED, Post, User
+
+PRAGMAS = {
+    'journal_mode': 'wal',
+    'foreign_keys': 1,
+    # NORMAL in WAL mode: a commit survives a crash of the process; a power loss
+    # may lose the last transactions but never corrupts the file.
+    'synchronous': 'normal',
+    'cache_size': -32 * 1024,  # 32 MiB of page cache per connection
+    'temp_store': 'memory',
+}
+BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
+
+# Requests still connect in a before_request hook and close in after_request, but
+# "close" hands the connection back to a pool (rolling back anything left open):
+# opening a fresh SQLite connection costs ~1 ms here, mostly parsing the schema,
+# which alone would halve the requests/s a page can reach (benchmarks/README.md).
+# A pooled connection moves between threads (one at a time), so the driver's
+# same-thread check is off.
+POOL = {'max_connections': 64, 'stale_timeout': 300, 'check_same_thread': False}
+
+FTS5_HASHSIZE_DEFAULT = 1024 * 1024  # bytes of pending terms before a flush
+FTS5_HASHSIZE_BULK = 64 * 1024 * 1024
+BULK_CACHE_KIB = 256 * 1024  # page cache while bulk loading
+
+
+class BlogDatabase(PooledSqliteDatabase):
+    """The pooled database, noting each commit this process makes (`writes`).
+
+    The page cache (blog.cache) asks SQLite for the cache generation only when
+    `writes` has moved or a short interval has passed: a read of SQLite releases
+    Python's lock several times, and under load that hand-off, not the query, was
+    what halved a cached page's requests/s (benchmarks/README.md).
+
+    So every write in the server must go through peewee (`execute_sql()`, or a
+    transaction's `commit()`); a commit made on the raw connection
+    (`connection().execute(...)`) would not be counted, and this process's own
+    pages could then lag by up to `blog.cache.RECHECK_SECONDS`. Statements that
+    only look like writes (a PRAGMA, a session row) are counted too: that costs one
+    extra read of the generation, never a stale page.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # next() on a count is atomic in CPython, so every commit stores a value
+        # no earlier one did: a reader's snapshot of `writes` changes after any
+        # commit that follows it, even with threads racing.
+        self._commits = itertools.count(1)
+        self.writes = 0
+
+    def execute_sql(self, sql, params=None):
+        cursor = super().execute_sql(sql, params)
+        # Outside a transaction SQLite commits each statement as it runs.
+        if not sql.lstrip()[:6].upper() == 'SELECT' and not self.connection().in_transaction:
+            self.writes = next(self._commits)
+        return cursor
+
+    def commit(self):
+        super().commit()
+        self.writes = next(self._commits)
+
+
+class PostSearch(FTS5Model):
+    """FTS5 index over posts (external content: the text lives in `post` only).
+
+    Kept in step with `post` by triggers, so every write updates it in the same
+    transaction; queries join back to `post` to keep only published posts.
+    """
+
+    rowid = RowIDField()
+    title = SearchField()
+    body = SearchField()
+    tags = SearchField()
+
+    class Meta:
+        database = database
+        table_name = 'post_search'
+        options = {'content': 'post', 'content_rowid': 'id',
+                   'tokenize': 'porter unicode61 remove_diacritics 2'}
+
+
+def version():
+    """The SQLite library version and the driver module peewee uses."""
+    return '%s (%s)' % (driver.sqlite_version, driver.__name__)
+
+
+class SqliteBackend:
+    """One site's SQLite database and the operations only SQLite spells this way."""
+
+    name = 'sqlite'
+
+    def __init__(self, path, hash_cost=passwords.DEFAULT_COST):
+        self.path = path
+        self.hash_cost = hash_cost
+        self.database = BlogDatabase(path, pragmas=PRAGMAS, timeout=BUSY_TIMEOUT, **POOL)
+        self.database.func('make_password', num_params=1)(self._make_password)
+        self.database.func('check_password', num_params=2)(passwords.check_password)
+        self._dummy_hash = None
+        self._dummy_lock = threading.Lock()
+
+    def _make_password(self, raw):
+        """SQL: make_password(raw) -> encoded scrypt hash at this site's cost."""
+        return passwords.make_password(raw, self.hash_cost)
+
+    def describe(self):
+        """Where the data lives, for the start-up line."""
+        return '%s (SQLite %s)' % (os.path.abspath(self.path), version())
+
+    # Connections and transactions -------------------------------------------
+
+    @property
+    def writes(self):
+        """A number that changes after every commit this process makes."""
+        return self.database.writes
+
+    def connect(self):
+        self.database.connect(reuse_if_open=True)
+
+    def close(self):
+        if not self.database.is_closed():
+            self.database.close()
+
+    def close_all(self):
+        """Close every pooled connection (the site is done)."""
+        self.close()
+        self.database.close_all()
+
+    def write_transaction(self):
+        """A transaction that may write: BEGIN IMMEDIATE, so writers queue on the
+        busy timeout instead of failing when a read would upgrade to a write."""
+        return self.database.atomic('IMMEDIATE')
+
+    def ping(self):
+        """Raise unless the database answers a query."""
+        self.database.execute_sql('SELECT 1').fetchone()
+
+    def generation(self):
+        """The cache generation now in the database."""
+        cursor = self.database.execute_sql('SELECT generation FROM site_state WHERE id = 1')
+        return cursor.fetchone()[0]
+
+    def migrate(self):
+        """Apply pending migrations; returns their names."""
+        with self.database.connection_context():
+            return Runner(self.database, directory=MIGRATIONS_DIR).up()
+
+    def backup(self, path):
+        """A consistent copy of the database in the new file `path` (online)."""
+        dest = driver.connect(path)  # the same driver (pysqlite3 or sqlite3) as peewee's
+        try:
+            with self.database.connection_context():
+                self.database.connection().backup(dest)
+        finally:
+            dest.close()
+
+    # Passwords, hashed in SQL ----------------------------------------------
+
+    def hash_password(self, raw):
+        """Hash `raw` through SQL (`SELECT make_password(?)`), outside any write."""
+        return self.database.execute_sql('SELECT make_password(?)', (raw,)).fetchone()[0]
+
+    def burn_check(self, raw):
+        """Spend the same time as a real password check, for unknown usernames."""
+        with self._dummy_lock:
+            if self._dummy_hash is None:
+                self._dummy_hash = passwords.make_password(os.urandom(8).hex(), self.hash_cost)
+        return self.database.execute_sql('SELECT check_password(?, ?)',
+                                         (raw, self._dummy_hash)).fetchone()[0]
+
+    def needs_rehash(self, encoded):
+        """True when a stored hash was made with other parameters than this site's."""
+        return passwords.needs_rehash(encoded, self.hash_cost)
+
+    # SQL that differs between backends -------------------------------------
+
+    def selective(self, condition):
+        """`condition`, marked for the planner as true for few rows (SQLite has no
+        statistics to know it, and would otherwise walk a whole index)."""
+        return fn.likelihood(condition, SQL('0.001'))
+
+    def nocase(self, expression):
+        """`expression` compared case-insensitively (as the index on it is)."""
+        return expression.collate('NOCASE')
+
+    # Full-text search (FTS5) ------------------------------------------------
+
+    def search_expression(self, text):
+        """What a reader typed as an FTS5 expression (quotes, -word, OR and stray
+        punctuation made valid); '""' when nothing in it is searchable."""
+        return PostSearch.web_query(text)
+
+    def search_ranked(self, match, candidates):
+        """(post id, bm25 score) of published posts among the best `candidates`
+        matches of `match`, best first (ties: newest first).
+
+        Ranking reads only the index; just the candidates are looked up in `post`
+        (the index holds drafts too, so a short answer may mean: ask for more).
+        Titles weigh most, then tags, then the body.
+        """
+        rank = PostSearch.bm25(10.0, 1.0, 4.0)
+        top = (PostSearch
+               .select(PostSearch.rowid.alias('post_id'), rank.alias('score'))
+               .where(PostSearch.match(match))
+               .order_by(rank)
+               .limit(candidates)
+               .alias('top'))
+        return (Post
+                .select(Post.id, top.c.score)
+                .join(top, on=(top.c.post_id == Post.id))
+                .where(Post.status == PUBLISHED)
+                .order_by(top.c.score, Post.published_at.desc(), Post.id.desc())
+                .tuples())
+
+    def search_match_count(self, match):
+        """How many posts (drafts included) match `match`; cheap, index only."""
+        return PostSearch.select().where(PostSearch.match(match)).count()
+
+    def search_results(self, match, ids, marks, snippet_tokens):
+        """The posts `ids` (matches of `match`) with their authors, a highlighted
+        title (`title_marked`) and body `snippet`, in no particular order.
+
+        Matches are wrapped in the two `marks`; snippet() reads the body, so it
+        runs for these few rows only.
+        """
+        table = PostSearch._meta.entity
+        open_mark, close_mark = marks
+        return (PostSearch
+                .select(Post.id, Post.title, Post.published_at,
+                        User.username, User.display_name,
+                        fn.highlight(table, 0, open_mark, close_mark).alias('title_marked'),
+                        fn.snippet(table, 1, open_mark, close_mark, '…', snippet_tokens)
+                        .alias('snippet'))
+                .join(Post, on=(Post.id == PostSearch.rowid))
+                .join(User, on=(Post.author == User.id))
+                .where(PostSearch.match(match) &
+                       PostSearch.rowid.in_(list(ids)) &
+                       (Post.status == PUBLISHED))
+                .dicts())
+
+    # Bulk loading (the demo command) ------------------------------------------
+
+    @contextlib.contextmanager
+    def bulk_posts(self, first_post):
+        """Inside a write transaction: posts inserted in the block skip the per-row
+        insert trigger, whose work (search index, tag rows, cache generation) is
+        then done once in bulk. The trigger is re-created from its migration's own
+        SQL before the transaction commits, so no other connection ever sees the
+        table without it."""
+        db = self.database
+        db.execute_sql('DROP TRIGGER "post_after_insert"')
+        yield
+        db.execute_sql(insert_trigger_sql())
+        self._rebuild_search_index()
+        db.execute_sql('INSERT OR IGNORE INTO post_tag (post_id, tag)'
+                       ' SELECT post.id, tags.value FROM post, json_each(post.tags) AS tags'
+                       ' WHERE post.id >= ?', (first_post,))
+        db.execute_sql('UPDATE site_state SET generation = generation + 1')
+
+    def _rebuild_search_index(self):
+        """FTS5 'rebuild' from the post table, with a 64 MiB term buffer while it runs
+        (half the time of the 1 MiB default at 1M posts), then the default again."""
+        db = self.database
+        try:
+            db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
+                           (FTS5_HASHSIZE_BULK,))
+        except DatabaseError:  # an SQLite before the option: rebuild at the default
+            db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
+            return
+        db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
+        db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
+                       (FTS5_HASHSIZE_DEFAULT,))
+
+    def next_ids(self):
+        """(first free user id, first free post id), inside a write transaction."""
+        db = self.database
+        user = db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "user"').fetchone()[0]
+        post = db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM post').fetchone()[0]
+        return user, post
+
+    def insert_many(self, table, columns, rows):
+        """Insert `rows` (tuples in `columns` order) with the driver's executemany,
+        within the caller's transaction (a bulk load)."""
+        # Table and column names are the caller's constants, never input.
+        names = ', '.join('"%s"' % name for name in columns)
+        sql = 'INSERT INTO "%s" (%s) VALUES (%s)' % (  # noqa: S608  # nosec B608
+            table, names, ', '.join('?' * len(columns)))
+        self.database.connection().executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def bulk_session(self):
+        """A connection tuned for a bulk load: a big page cache, then statistics
+        and a checkpoint so the file is ready to serve."""
+        db = self.database
+        with db.connection_context():
+            db.execute_sql('PRAGMA cache_size = -%d' % BULK_CACHE_KIB)
+            yield
+            db.execute_sql('PRAGMA optimize')
+            db.execute_sql('PRAGMA wal_checkpoint(TRUNCATE)')
+
+
+def _load_migration(name):
+    """A migration module from blog/migrations (their file names start with digits)."""
+    path = os.path.join(MIGRATIONS_DIR, name + '.py')
+    spec = importlib.util.spec_from_file_location('blog_migration_' + name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def insert_trigger_sql():
+    """The exact CREATE TRIGGER statement for "post_after_insert" from 0002_posts."""
+    statements = _load_migration('0002_posts').STATEMENTS
+    matches = [sql for sql in statements if sql.startswith('CREATE TRIGGER "post_after_insert"')]
+    if len(matches) != 1:
+        raise RuntimeError('0002_posts has no single post_after_insert trigger')
+    return matches[0]
