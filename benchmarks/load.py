@@ -18,7 +18,7 @@
 
     python benchmarks/load.py --db /tmp/bench/blog.db [--reuse] [--duration 10] [--rounds 5]
 
-Bars (design.md): each page >= 0.5 x hello-world; cold homepage < 250 ms;
+Bars: each page >= 0.5 x hello-world; cold homepage < 250 ms;
 server RSS < 200 MB.
 """
 

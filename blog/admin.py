@@ -1,6 +1,6 @@
 """The admin area: /admin/users (every user) and /admin/users/<username> (edit one).
 
-Edits use the same optimistic save and 409 page as /settings (blog.settings).
+Edits use the same optimistic save and 409 page as /settings (blog.profiles).
 Inside that save's IMMEDIATE transaction: the last-admin guard counts the other
 active admins (so two admins demoting each other at once cannot both succeed),
 deactivation ends the user's sessions, and an audit entry records the change.
@@ -10,22 +10,22 @@ import json
 
 from bottle import HTTPError, request
 
-from blog import forms, queries, sessions
+from blog import accounts, forms, sessions
 from blog.conflicts import Field
-from blog.models import AuditEntry, utcnow
-from blog.models import User as UserModel
-from blog.render import render
-from blog.responses import see_other
-from blog.settings import (
+from blog.profiles import (
     PROFILE_FIELDS,
     conflict_page,
     form_values,
     profile_errors,
     read_profile,
-    read_version,
     save_user,
     saved_values,
 )
+from blog.queries import people
+from blog.render import render
+from blog.responses import see_other
+from blog.urls import url
+from blog.versioning import CONFLICT, MISSING, SAVED, UNCHANGED
 
 PER_PAGE = 50
 FILTER_MAX = 100
@@ -43,7 +43,7 @@ def user_list():
     """GET /admin/users: every user, 50 a page, filtered by ?q= (name)."""
     page = forms.page_number()
     name_filter = forms.query('q').strip()[:FILTER_MAX]
-    rows = list(queries.admin_user_list(name_filter)
+    rows = list(people.admin_user_list(name_filter)
                 .limit(PER_PAGE + 1)
                 .offset((page - 1) * PER_PAGE))
     if page > 1 and not rows:
@@ -55,7 +55,7 @@ def user_list():
 def _find(username):
     user = None
     if len(username) <= 30:
-        user = UserModel.get_or_none(UserModel.username == username)
+        user = people.user_named(username)
     if user is None:
         raise HTTPError(404, 'No such user.')
     return user
@@ -80,7 +80,7 @@ def last_admin_guard(user, changes):
     is_active = changes.get('is_active', (None, user.is_active))[1]
     if not was_admin or (is_admin and is_active):
         return {}
-    if queries.other_active_admins(user.id).exists():
+    if people.other_active_admins(user.id).exists():
         return {}
     message = LAST_ADMIN % user.username
     field = 'is_admin' if not is_admin else 'is_active'
@@ -90,12 +90,11 @@ def last_admin_guard(user, changes):
 def audit_and_sign_out(actor):
     """The `after` step of an admin save: audit entry, and end sessions on deactivation."""
     def after(user, changes):
-        AuditEntry.create(user=user.id, actor=actor.id, at=utcnow(),
-                          changes=json.dumps({name: [old, new] for name, (old, new)
-                                              in sorted(changes.items())},
-                                             ensure_ascii=False))
+        people.add_audit_entry(user.id, actor.id,
+                               json.dumps({name: [old, new] for name, (old, new)
+                                           in sorted(changes.items())}, ensure_ascii=False))
         if changes.get('is_active') == (True, False):
-            sessions.end_sessions(user)
+            accounts.end_sessions(user.id)
     return after
 
 
@@ -110,7 +109,7 @@ def _shown(name, value):
 def trail(user):
     """The user's audit entries as rows for the page, newest first."""
     rows = []
-    for entry in queries.audit_trail(user.id):
+    for entry in people.audit_trail(user.id):
         try:
             changes = json.loads(entry.changes)
         except ValueError:
@@ -128,7 +127,7 @@ def trail(user):
 def _page(user, values, version, errors, status=200):
     return render('admin/user.html', status=status, user=user, values=values,
                   version=version, errors=errors, trail=trail(user),
-                  post_count=queries.user_post_count(user.id).scalar())
+                  post_count=people.user_post_count(user.id).scalar())
 
 
 @sessions.admin_required
@@ -139,30 +138,33 @@ def edit_user(username):
     if request.method == 'GET':
         return _page(user, saved_values(user, names), user.version, {})
 
-    version = read_version()
+    version = forms.read_version()
     values = read_user_form()
     errors = profile_errors(values)
     if not errors:
         actor = sessions.current_user()
-        outcome = save_user(user.id, version, values, actor=actor,
-                            check=last_admin_guard, after=audit_and_sign_out(actor))
-        here = '/admin/users/%s' % user.username
-        if outcome.status == 'unchanged':
-            see_other(here + '?notice=unchanged')
-        if outcome.status == 'saved':
+        result = save_user(user.id, version, values, actor=actor,
+                           check=last_admin_guard, after=audit_and_sign_out(actor))
+        here = url('admin_user', username=user.username)
+        if result.outcome == MISSING:
+            raise HTTPError(404, 'No such user.')
+        if result.outcome == UNCHANGED:
+            see_other(url('admin_user', username=user.username, notice='unchanged'))
+        if result.outcome == SAVED:
             if user.id == actor.id and not (values['is_admin'] and values['is_active']):
                 # They demoted or deactivated themselves: this page is no longer theirs.
-                see_other('/settings?notice=saved' if values['is_active'] else '/')
-            see_other(here + '?notice=saved')
-        if outcome.status == 'conflict':
-            return conflict_page(outcome, USER_FIELDS, values,
+                see_other(url('settings', notice='saved') if values['is_active']
+                          else url('home'))
+            see_other(url('admin_user', username=user.username, notice='saved'))
+        if result.outcome == CONFLICT:
+            return conflict_page(result, USER_FIELDS, values,
                                  'the profile of %s' % user.username, here,
-                                 here + '?notice=discarded')
-        errors = outcome.errors
+                                 url('admin_user', username=user.username, notice='discarded'))
+        errors = result.errors
     return _page(user, form_values(values), version, errors, status=422)
 
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/admin/users', 'GET', user_list)
-    app.route('/admin/users/<username>', ['GET', 'POST'], edit_user)
+    app.route('/admin/users', 'GET', user_list, name='admin_users')
+    app.route('/admin/users/<username>', ['GET', 'POST'], edit_user, name='admin_user')

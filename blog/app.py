@@ -187,8 +187,8 @@ def create_app(config=None):
     app.add_hook('after_request', close_request)
     app.install(guard)
 
-    app.route('/healthz', 'GET', healthz)
-    app.route('/static/<path:path>', 'GET', static)
+    app.route('/healthz', 'GET', healthz, name='healthz')
+    app.route('/static/<path:path>', 'GET', static, name='static')
     for module in MODULES:
         module.install(app)
     for status in ERROR_TITLES:

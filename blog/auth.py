@@ -1,21 +1,19 @@
-"""Accounts: register, sign in, sign out, change password.
+"""Accounts on the web: register, sign in, sign out, change password.
 
-Passwords are hashed and checked *in SQL* by the `make_password` and
-`check_password` functions registered on the database (see blog.db). Hashing is
-done with a SELECT before any write transaction starts, so a slow hash never holds
-SQLite's write lock.
+The account work itself (hashing in SQL outside the write lock, the same time for
+unknown usernames, ending sessions) is in blog.accounts, which the command line
+uses too.
 """
 
 from bottle import request, response
-from peewee import IntegrityError, fn
 
-from blog import db as database
-from blog import forms, passwords, sessions
-from blog.db import write_transaction
-from blog.models import User, utcnow
+from blog import accounts, forms, sessions
+from blog.models import utcnow
+from blog.queries import people
 from blog.render import render
 from blog.responses import see_other
 from blog.site import current_site
+from blog.urls import url
 
 SIGN_IN_FAILED = 'That username and password do not match an active account.'
 WRONG_CURRENT = 'That is not your current password.'
@@ -33,7 +31,7 @@ def register():
     """GET: the sign-up form. POST: create the account and sign in."""
     if request.method == 'GET':
         if sessions.current_user() is not None:
-            see_other('/')
+            see_other(url('home'))
         return render('auth/register.html', values={}, errors={})
 
     username = forms.normalize_username(forms.field('username'))
@@ -43,28 +41,23 @@ def register():
     error = forms.username_error(username)
     if error:
         errors['username'] = error
-    elif User.select().where(User.username == username).exists():
-        errors['username'] = 'That username is taken. Please choose another.'
+    elif people.username_taken(username):
+        errors['username'] = accounts.USERNAME_TAKEN
     error = forms.password_error(password)
     if error:
         errors['password'] = error
     elif password != confirm:
         errors['password_confirm'] = forms.PASSWORDS_DIFFER
+    user = None
     if not errors:
-        encoded = database.hash_password(password)  # outside the write transaction
-        try:
-            with write_transaction():
-                user = User.create(username=username, password=encoded,
-                                   last_login_at=utcnow())
-        except IntegrityError:
-            # Someone registered the same name between our check and the insert:
-            # the unique index decides, and the loser gets a form error.
-            errors['username'] = 'That username is taken. Please choose another.'
+        user = accounts.create_user(username, password, last_login_at=utcnow())
+        if user is None:
+            errors['username'] = accounts.USERNAME_TAKEN
     if errors:
         return render('auth/register.html', status=422,
                       values={'username': username}, errors=errors)
     sessions.sign_in(user)
-    see_other('/?notice=welcome')
+    see_other(url('home', notice='welcome'))
 
 
 def login():
@@ -85,36 +78,14 @@ def login():
         return render('auth/login.html', status=429, values=values, errors={
             'form': 'Too many failed sign-ins. Try again in %d minutes.' % (wait // 60 + 1)})
 
-    user = None
-    if len(password) <= forms.PASSWORD_MAX:
-        user = (User
-                .select()
-                .where((User.username == username) &
-                       fn.check_password(password, User.password))
-                .first())
-        if user is None:
-            stored = (User
-                      .select(User.password)
-                      .where(User.username == username)
-                      .scalar())
-            if passwords.parse(stored) is None:
-                # No hash was computed (unknown name, or an account that cannot sign
-                # in, such as an imported author): spend the same time anyway.
-                database.burn_check(password)
+    user = accounts.authenticate(username, password)
     if user is None or not user.is_active:
         _throttle().failed(throttle_key, _client_address())
         return render('auth/login.html', status=422, values=values,
                       errors={'form': SIGN_IN_FAILED})
 
     _throttle().succeeded(throttle_key)
-    User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
-    if database.needs_rehash(user.password):
-        # Only over the hash just checked: a password set meanwhile (the user's own
-        # change, `run.py set-password`) is never replaced by the old one.
-        (User
-         .update(password=database.hash_password(password))
-         .where((User.id == user.id) & (User.password == user.password))
-         .execute())
+    accounts.signed_in(user, password)
     sessions.sign_in(user)
     see_other(next_path)
 
@@ -123,7 +94,7 @@ def login():
 def logout():
     """POST: end this session."""
     sessions.sign_out()
-    see_other('/?notice=signed-out')
+    see_other(url('home', notice='signed-out'))
 
 
 @sessions.login_required
@@ -137,11 +108,7 @@ def change_password():
     new = forms.field('new_password')
     confirm = forms.field('new_password_confirm')
     errors = {}
-    matches = (len(current) <= forms.PASSWORD_MAX and User
-               .select()
-               .where((User.id == user.id) & fn.check_password(current, User.password))
-               .exists())
-    if not matches:
+    if not accounts.password_is(user, current):
         errors['current_password'] = WRONG_CURRENT
     error = forms.password_error(new)
     if error:
@@ -151,16 +118,13 @@ def change_password():
     if errors:
         return render('auth/password.html', status=422, errors=errors)
 
-    encoded = database.hash_password(new)
-    with write_transaction():
-        User.update(password=encoded, updated_at=utcnow()).where(User.id == user.id).execute()
-        sessions.end_sessions(user, keep_current=True)
-    see_other('/settings/password?notice=password-changed')
+    accounts.set_password(user.id, new, keep_session=sessions.current_session().token_hash)
+    see_other(url('password', notice='password-changed'))
 
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/register', ['GET', 'POST'], register)
-    app.route('/login', ['GET', 'POST'], login)
-    app.route('/logout', 'POST', logout)
-    app.route('/settings/password', ['GET', 'POST'], change_password)
+    app.route('/register', ['GET', 'POST'], register, name='register')
+    app.route('/login', ['GET', 'POST'], login, name='login')
+    app.route('/logout', 'POST', logout, name='logout')
+    app.route('/settings/password', ['GET', 'POST'], change_password, name='password')

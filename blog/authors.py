@@ -12,34 +12,33 @@ capitals gets a 301 to the lower-case URL.
 
 from bottle import HTTPError
 
-from blog import forms, queries, tags
+from blog import forms
 from blog.cache import cached, cached_page
 from blog.markdown import plain_excerpt
+from blog.queries import listings
 from blog.render import render
+from blog.responses import redirect_permanently
+from blog.urls import url
 
 PER_PAGE = 20
 LATEST = 3  # posts shown for each author on /authors
 
 
-def _name(row):
-    return row.display_name or row.username
-
-
 def authors_entries(page, per_page=None):
     """(authors, has_next) for /authors page `page`: dicts with their latest posts."""
     per_page = per_page or PER_PAGE
-    rows = list(queries.authors_page((page - 1) * per_page, per_page + 1))
+    rows = list(listings.authors_page((page - 1) * per_page, per_page + 1))
     has_next = len(rows) > per_page
     rows = rows[:per_page]
     ids = [row.id for row in rows]
     latest = {author_id: [] for author_id in ids}
     counts = {}
     if ids:
-        for post in queries.top_posts_per_author(ids, LATEST):
+        for post in listings.top_posts_per_author(ids, LATEST):
             latest[post.author_id].append({'id': post.id, 'title': post.title,
                                            'published_at': post.published_at})
-        counts = queries.published_counts(ids)
-    authors = [{'username': row.username, 'name': _name(row), 'posts': latest[row.id],
+        counts = listings.published_counts(ids)
+    authors = [{'username': row.username, 'name': row.name, 'posts': latest[row.id],
                 'count': counts.get(row.id, 0)} for row in rows]
     return authors, has_next
 
@@ -60,13 +59,13 @@ def _render_index(page):
 def profile_entries(username, page, per_page=None):
     """(author, count, posts, has_next) for /authors/<username>, or None."""
     per_page = per_page or PER_PAGE
-    user = queries.author_by_username(username)
+    user = listings.author_by_username(username)
     if user is None:
         return None
     author = {'username': user.username, 'name': user.name, 'bio': user.bio,
               'is_active': user.is_active}
-    count = queries.published_counts([user.id]).get(user.id, 0)
-    rows = list(queries.author_posts(user.id, (page - 1) * per_page, per_page + 1))
+    count = listings.published_counts([user.id]).get(user.id, 0)
+    rows = list(listings.author_posts(user.id, (page - 1) * per_page, per_page + 1))
     posts = [{'id': row.id, 'title': row.title, 'published_at': row.published_at,
               'excerpt': plain_excerpt(row.html_head)} for row in rows[:per_page]]
     return author, count, posts, len(rows) > per_page
@@ -80,8 +79,8 @@ def show(username):
         # /authors/alice when that user exists (as for their feed).
         wanted = forms.normalize_username(username)
         if (wanted != username and not forms.username_error(wanted)
-                and queries.author_by_username(wanted) is not None):
-            tags.redirect_permanently('/authors/' + wanted)
+                and listings.author_by_username(wanted) is not None):
+            redirect_permanently(url('author', username=wanted))
         raise HTTPError(404, 'There is no author called %s.' % username)
     return cached_page(('author', username, page), lambda: _render_show(username, page))
 
@@ -99,5 +98,5 @@ def _render_show(username, page):
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/authors', 'GET', index)
-    app.route('/authors/<username>', 'GET', show)
+    app.route('/authors', 'GET', index, name='authors')
+    app.route('/authors/<username>', 'GET', show, name='author')

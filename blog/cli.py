@@ -13,11 +13,12 @@ import sqlite3 as stdlib_sqlite3
 import sys
 import time
 
-from peewee import DatabaseError, IntegrityError
+from peewee import DatabaseError
 
+from blog import accounts, archive, forms
 from blog import demo as demo_data
-from blog import exports, forms
 from blog.config import DEFAULT_HOST, DEFAULT_PORT, Config, parse_port
+from blog.queries import people
 from blog.site import APP_KEY, Site
 
 
@@ -176,63 +177,39 @@ def _read_password_input():
 
 def create_admin(args):
     """Create an admin with a password from stdin, or promote an existing user."""
-    from blog.db import hash_password, write_transaction
-    from blog.models import User, utcnow
-
     username = forms.normalize_username(args.username)
     error = forms.username_error(username)
     if error:
         raise UsageError('username: ' + error)
     _open(args)
-    user = User.get_or_none(User.username == username)
+    user = people.user_named(username)
     if user is not None:
-        # A version bump, so an admin form opened before the promotion gets a 409
-        # instead of quietly setting is_admin back.
-        (User
-         .update(is_admin=True, is_active=True, updated_at=utcnow(), version=User.version + 1)
-         .where(User.id == user.id)
-         .execute())
+        accounts.promote_to_admin(user.id)
         print('%s is now an admin (password unchanged).' % username)
         return
     password = _read_new_password()
     error = forms.password_error(password)
     if error:
         raise UsageError('password: ' + error)
-    encoded = hash_password(password)
-    try:
-        with write_transaction():
-            User.create(username=username, password=encoded, is_admin=True)
-    except IntegrityError:
-        raise UsageError('%s was created by someone else just now; run again' % username) \
-            from None
+    if accounts.create_user(username, password, is_admin=True) is None:
+        raise UsageError('%s was created by someone else just now; run again' % username)
     print('Created admin %s.' % username)
 
 
 def set_password(args):
     """Set a user's password (stdin, or asked twice) and end all their sessions."""
-    from blog.db import hash_password, write_transaction
-    from blog.models import Session, User, utcnow
-
     username = forms.normalize_username(args.username)
     if forms.username_error(username):
         raise UsageError('there is no user %r' % args.username)
     _open_existing(args)
-    user = User.get_or_none(User.username == username)
+    user = people.user_named(username)
     if user is None:
         raise UsageError('there is no user %s' % username)
     password = _read_new_password()
     error = forms.password_error(password)
     if error:
         raise UsageError('password: ' + error)
-    encoded = hash_password(password)  # before the write lock: it takes ~0.3 s
-    with write_transaction():
-        changed = (User
-                   .update(password=encoded, updated_at=utcnow())
-                   .where(User.id == user.id)
-                   .execute())
-        # Whoever knew the old password is signed out everywhere.
-        Session.delete().where(Session.user == user.id).execute()
-    if not changed:
+    if not accounts.set_password(user.id, password):
         raise UsageError('%s was deleted just now' % username)
     print('Password set for %s; their sessions have ended.' % username)
     if not user.is_active:
@@ -242,14 +219,12 @@ def set_password(args):
 
 def list_users(args):
     """Print every user with their role, state, post count and last sign-in."""
-    from blog.queries import admin_user_list
-
     _open_existing(args)
     row = '%-30s %-6s %-11s %6s  %-17s'
     print((row % ('USERNAME', 'ROLE', 'STATE', 'POSTS', 'LAST SIGN-IN (UTC)')).rstrip())
     # The same query as /admin/users: post counts per listed user, not a GROUP BY
     # over every post.
-    for user in admin_user_list():
+    for user in people.admin_user_list():
         last = user.last_login_at.strftime('%Y-%m-%d %H:%M') if user.last_login_at else 'never'
         print((row % (user.username, 'admin' if user.is_admin else 'author',
                       'active' if user.is_active else 'deactivated', user.post_count,
@@ -282,11 +257,11 @@ def demo(args):
 def import_zip(args):
     """Import an export zip (checked whole before anything is written)."""
     try:
-        records, ignored = exports.read_zip(args.path)
-    except exports.ExportError as exc:
+        records, ignored = archive.read_zip(args.path)
+    except archive.ExportError as exc:
         raise UsageError(str(exc)) from None
     _open(args)
-    imported, skipped, created = exports.import_posts(records)
+    imported, skipped, created = archive.import_posts(records)
     print('Imported %d post%s from %s.' % (imported, '' if imported == 1 else 's', args.path))
     if skipped:
         print('Skipped %d already in the database (same author, creation time, title '

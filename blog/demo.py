@@ -24,7 +24,7 @@ import time
 
 from blog.db import backend, hash_password, write_transaction
 from blog.markdown import render_markdown
-from blog.models import User
+from blog.queries import people
 
 DEMO_PASSWORD = 'demo password 2024'  # noqa: S105 (demo data, printed)  # nosec B105
 DRAFT_SHARE = 0.02
@@ -185,4 +185,4 @@ def fill(authors, posts, seed=1, password=DEMO_PASSWORD):
 
 def first_username(user_id):
     """The username of user `user_id` (the example the demo command prints)."""
-    return User.get_by_id(user_id).username
+    return people.user_by_id(user_id).username

@@ -10,22 +10,22 @@ small). Everything is cached until the next public write.
 """
 
 import re
-from urllib.parse import quote
 
 from bottle import HTTPError, response
-from peewee import fn
 
-from blog import forms, queries, tags
+from blog import forms
 from blog.cache import cached
-from blog.models import PUBLISHED, Post
+from blog.queries import readers
 from blog.render import iso_datetime
 from blog.site import current_site
+from blog.urls import url
 
 CHUNK = 10000
 SECTIONS = ('pages', 'posts', 'authors', 'tags')
 XML_TYPE = 'application/xml; charset=utf-8'
 _PART = re.compile(r'^(pages|posts|authors|tags)-([1-9][0-9]{0,5})$')
 
+# Path prefixes (whole areas), not single routes.
 ROBOTS = """User-agent: *
 Allow: /
 Disallow: /admin
@@ -34,7 +34,7 @@ Disallow: /login
 Disallow: /register
 Disallow: /posts/new
 
-Sitemap: %s/sitemap.xml
+Sitemap: %s
 """
 
 
@@ -42,22 +42,13 @@ def _site_url():
     return current_site().config.site_url
 
 
-def _latest_update():
-    """When a published post last changed (the sitemap index's <lastmod>)."""
-    value = (Post
-             .select(fn.MAX(Post.updated_at))
-             .where(Post.status == PUBLISHED)
-             .scalar())
-    return Post.updated_at.python_value(value) if isinstance(value, int) else value
-
-
 def _counts():
     """How many URLs each section holds."""
     return {
         'pages': 2,
-        'posts': queries.sitemap_posts().count(),
-        'authors': queries.sitemap_authors().count(),
-        'tags': queries.sitemap_tags().count(),
+        'posts': readers.sitemap_posts().count(),
+        'authors': readers.sitemap_authors().count(),
+        'tags': readers.sitemap_tags().count(),
     }
 
 
@@ -69,15 +60,15 @@ def _urls(section, number):
     """
     offset = (number - 1) * CHUNK
     if section == 'pages':
-        return [('/', None), ('/authors', None)]
+        return [(url('home'), None), (url('authors'), None)]
     if section == 'posts':
-        rows = queries.sitemap_posts().limit(CHUNK).offset(offset)
-        return [('/posts/%d' % post.id, post.updated_at) for post in rows]
+        rows = readers.sitemap_posts().limit(CHUNK).offset(offset)
+        return [(url('post', post_id=post.id), post.updated_at) for post in rows]
     if section == 'authors':
-        rows = queries.sitemap_authors().limit(CHUNK).offset(offset)
-        return [('/authors/' + quote(username), None) for (username,) in rows]
-    rows = queries.sitemap_tags().limit(CHUNK).offset(offset)
-    return [(tags.tag_path(tag), None) for (tag,) in rows]
+        rows = readers.sitemap_authors().limit(CHUNK).offset(offset)
+        return [(url('author', username=username), None) for (username,) in rows]
+    rows = readers.sitemap_tags().limit(CHUNK).offset(offset)
+    return [(url('tag', tag=tag), None) for (tag,) in rows]
 
 
 def _render(template, **context):
@@ -98,8 +89,8 @@ def _document(part):
         if sum(counts.values()) <= CHUNK:
             return _urlset([(section, 1) for section in SECTIONS])
         site_url = _site_url()
-        latest = iso_datetime(_latest_update())
-        sitemaps = [{'loc': '%s/sitemap.xml?part=%s-%d' % (site_url, section, number),
+        latest = iso_datetime(readers.latest_published_update())
+        sitemaps = [{'loc': site_url + url('sitemap', part='%s-%d' % (section, number)),
                      'lastmod': latest}
                     for section in SECTIONS
                     for number in range(1, (counts[section] + CHUNK - 1) // CHUNK + 1)]
@@ -129,10 +120,10 @@ def sitemap():
 def robots():
     """GET /robots.txt: crawl everything public; where the sitemap is."""
     response.content_type = 'text/plain; charset=utf-8'
-    return ROBOTS % _site_url()
+    return ROBOTS % (_site_url() + url('sitemap'))
 
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/sitemap.xml', 'GET', sitemap)
-    app.route('/robots.txt', 'GET', robots)
+    app.route('/sitemap.xml', 'GET', sitemap, name='sitemap')
+    app.route('/robots.txt', 'GET', robots, name='robots')

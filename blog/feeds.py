@@ -12,15 +12,18 @@ cheaply; the app's default `Cache-Control: no-cache, private` makes them ask).
 
 import hashlib
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from bottle import HTTPError, HTTPResponse, request, response
 
-from blog import queries, tags
 from blog.cache import cached
-from blog.models import User, utcnow
+from blog.models import utcnow
+from blog.queries import people, readers
 from blog.render import iso_datetime
+from blog.responses import redirect_permanently
 from blog.site import current_site
+from blog.tagging import resolve_tag
+from blog.urls import absolute_url, url
 
 FEED_SIZE = 20
 CONTENT_TYPE = 'application/atom+xml; charset=utf-8'
@@ -42,8 +45,8 @@ def entry_id(site_url, post):
     """A permanent tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7."""
     parts = urlsplit(site_url)
     day = (post.published_at or post.created_at).strftime('%Y-%m-%d')
-    return 'tag:%s,%s:%s/posts/%d' % (parts.hostname or 'localhost', day,
-                                      parts.path.rstrip('/'), post.id)
+    return 'tag:%s,%s:%s%s' % (parts.hostname or 'localhost', day, parts.path.rstrip('/'),
+                               url('post', post_id=post.id))
 
 
 def _entry(site_url, post):
@@ -51,18 +54,19 @@ def _entry(site_url, post):
     return {
         'id': entry_id(site_url, post),
         'title': xml_text(post.title),
-        'url': '%s/posts/%d' % (site_url, post.id),
+        'url': absolute_url('post', post_id=post.id),
         'published': iso_datetime(post.published_at),
         'updated': iso_datetime(max(post.updated_at, post.published_at)),
         'author_name': xml_text(author.name),
-        'author_url': '%s/authors/%s' % (site_url, quote(author.username)),
+        'author_url': absolute_url('author', username=author.username),
         'tags': [xml_text(tag) for tag in post.tags],
         'html': xml_text(post.html),
     }
 
 
-def build_feed(title, path, page_path, query):
-    """The Atom document (text) for the newest FEED_SIZE posts of `query`."""
+def build_feed(title, feed_path, page_path, query):
+    """The Atom document (text) for the newest FEED_SIZE posts of `query`; the feed
+    is at `feed_path`, the page it follows at `page_path`."""
     config = _config()
     site_url = config.site_url
     posts = list(query.limit(FEED_SIZE))
@@ -73,13 +77,13 @@ def build_feed(title, path, page_path, query):
         updated = utcnow()
     template = current_site().jinja.get_template('feeds/atom.xml')
     return template.render(
-        feed_id=site_url + path,
+        feed_id=site_url + feed_path,
         title=xml_text(title),
         site_name=xml_text(config.site_name),
-        self_url=site_url + path,
+        self_url=site_url + feed_path,
         page_url=site_url + page_path,
         updated=iso_datetime(updated),
-        tag_scheme=site_url + '/tags/',
+        tag_scheme=absolute_url('tag', tag=''),
         entries=entries,
     )
 
@@ -101,35 +105,36 @@ def _answer(path, producer):
 def site_feed():
     """GET /feed.atom: the latest published posts of every author."""
     name = _config().site_name
-    return _answer('/feed.atom', lambda: build_feed(
-        '%s: latest posts' % name, '/feed.atom', '/', queries.published_posts()))
+    path = url('feed')
+    return _answer(path, lambda: build_feed(
+        '%s: latest posts' % name, path, url('home'), readers.published_posts()))
 
 
 def author_feed(username):
     """GET /authors/<username>/feed.atom: one author's latest published posts."""
-    user = User.get_or_none(User.username == username)
+    user = people.user_named(username)
     if user is None:
         wanted = username.strip().lower()
-        if wanted != username and User.select().where(User.username == wanted).exists():
-            tags.redirect_permanently('/authors/%s/feed.atom' % quote(wanted))
+        if wanted != username and people.username_taken(wanted):
+            redirect_permanently(url('author_feed', username=wanted))
         raise HTTPError(404, 'There is no author called “%s”.' % username)
-    path = '/authors/%s' % quote(user.username)
-    return _answer(path + '/feed.atom', lambda: build_feed(
-        '%s: posts by %s' % (_config().site_name, user.name), path + '/feed.atom', path,
-        queries.author_published_posts(user)))
+    path = url('author_feed', username=user.username)
+    return _answer(path, lambda: build_feed(
+        '%s: posts by %s' % (_config().site_name, user.name), path,
+        url('author', username=user.username), readers.author_published_posts(user)))
 
 
 def tag_feed(tag):
     """GET /tags/<tag>/feed.atom: the latest published posts with a tag."""
-    tag = tags.resolve_tag(tag, suffix='/feed.atom')
-    path = tags.tag_path(tag)
-    return _answer(path + '/feed.atom', lambda: build_feed(
-        '%s: posts tagged %s' % (_config().site_name, tag), path + '/feed.atom', path,
-        queries.tag_published_posts(tag, FEED_SIZE)))
+    tag = resolve_tag(tag, 'tag_feed')
+    path = url('tag_feed', tag=tag)
+    return _answer(path, lambda: build_feed(
+        '%s: posts tagged %s' % (_config().site_name, tag), path, url('tag', tag=tag),
+        readers.tag_published_posts(tag, FEED_SIZE)))
 
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/feed.atom', 'GET', site_feed)
-    app.route('/authors/<username>/feed.atom', 'GET', author_feed)
-    app.route('/tags/<tag>/feed.atom', 'GET', tag_feed)
+    app.route('/feed.atom', 'GET', site_feed, name='feed')
+    app.route('/authors/<username>/feed.atom', 'GET', author_feed, name='author_feed')
+    app.route('/tags/<tag>/feed.atom', 'GET', tag_feed, name='tag_feed')

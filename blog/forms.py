@@ -104,3 +104,16 @@ def safe_next(target, default='/'):
     if '\\' in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return default
     return target
+
+
+VERSION_MAX_DIGITS = 18  # 64-bit integers; longer is never a real version
+
+
+def read_version():
+    """The hidden `version` field of an editor as an int; a missing or garbled one
+    is a malformed request (400)."""
+    raw = field('version').strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > VERSION_MAX_DIGITS:
+        raise HTTPError(400, 'The form did not say which version it edits. '
+                             'Go back, reload the page and try again.')
+    return int(raw)

@@ -1,35 +1,34 @@
 """A post's revision history: the list, one revision with its diff, and restore.
 
 Every successful save of a post keeps the version it replaced as a Revision (see
-blog.posts.save_post), so the history holds everything ever saved. Restoring is an
+blog.editing.save_post), so the history holds everything ever saved. Restoring is an
 ordinary optimistic save of the revision's title, body and tags onto the post: it
 can conflict like any edit, and it keeps the version it replaces too.
 """
 
 from bottle import HTTPError
 
-from blog import forms, posts, queries, sessions
+from blog import forms, sessions
 from blog.conflicts import diff_html
-from blog.models import User
+from blog.editing import finish_save, form_values, load_editable, render_body, save_post
+from blog.queries import posts as post_queries
 from blog.render import render
+from blog.urls import POST_ID, REVISION
 
 PER_PAGE = 50
-N = '<n:re:[0-9]{1,9}>'
 
 
 def saver_name(user):
     """What to call whoever saved a version (None: a deleted account)."""
-    if user is None:
-        return 'a deleted account'
-    return user.display_name or user.username
+    return 'a deleted account' if user is None else user.name
 
 
 @sessions.login_required
 def index(post_id):
     """GET: the post's saved revisions, newest first."""
-    post = posts.load_editable(post_id)
+    post = load_editable(post_id)
     page = forms.page_number()
-    rows = list(queries.post_revisions(post.id)
+    rows = list(post_queries.post_revisions(post.id)
                 .limit(PER_PAGE + 1)
                 .offset((page - 1) * PER_PAGE))
     if page > 1 and not rows:
@@ -38,13 +37,13 @@ def index(post_id):
                   'saved_at': rev.saved_at,
                   'saved_by': saver_name(rev.saved_by if rev.saved_by_id else None)}
                  for rev in rows[:PER_PAGE]]
-    current_saver = User.get_or_none(User.id == post.updated_by_id)
+    current_saver = post_queries.user_by_id(post.updated_by_id)
     return render('history/index.html', post=post, revisions=revisions, page=page,
                   has_next=len(rows) > PER_PAGE, current_saver=saver_name(current_saver))
 
 
 def _revision(post, n):
-    revision = queries.post_revision(post.id, int(n))
+    revision = post_queries.post_revision(post.id, int(n))
     if revision is None:
         raise HTTPError(404, 'This post has no saved version %s.' % int(n))
     return revision
@@ -53,7 +52,7 @@ def _revision(post, n):
 @sessions.login_required
 def revision(post_id, n):
     """GET: revision n and a diff from it to the current text, with a restore button."""
-    post = posts.load_editable(post_id)
+    post = load_editable(post_id)
     rev = _revision(post, n)
     fields = []
     for name, label, old, new in (
@@ -70,24 +69,25 @@ def revision(post_id, n):
 @sessions.login_required
 def restore(post_id, n):
     """POST (hidden `version`): save revision n's title, body and tags onto the post."""
-    post = posts.load_editable(post_id)
+    post = load_editable(post_id)
     rev = _revision(post, n)
-    version = posts.submitted_version()
+    version = forms.read_version()
     user = sessions.current_user()
     # The status stays as it is now: restoring old text does not unpublish a post.
     values = {'title': rev.title, 'body': rev.body, 'tags': list(rev.tags),
               'status': post.status}
     errors = {}
-    html = posts.render_body(rev.body, errors, post)
+    html = render_body(rev.body, errors, post)
     if errors:
         raise HTTPError(422, errors['body'])
-    outcome, row = posts.save_post(post.id, version, values, user, html)
-    return posts.finish_save(post.id, outcome, row, posts.form_values(values), user,
-                             notice='restored')
+    result = save_post(post.id, version, values, user, html)
+    return finish_save(post.id, result, form_values(values), user, notice='restored')
 
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/posts/%s/history' % posts.ID, 'GET', index)
-    app.route('/posts/%s/revisions/%s' % (posts.ID, N), 'GET', revision)
-    app.route('/posts/%s/revisions/%s/restore' % (posts.ID, N), 'POST', restore)
+    app.route('/posts/%s/history' % POST_ID, 'GET', index, name='post_history')
+    app.route('/posts/%s/revisions/%s' % (POST_ID, REVISION), 'GET', revision,
+              name='revision')
+    app.route('/posts/%s/revisions/%s/restore' % (POST_ID, REVISION), 'POST', restore,
+              name='revision_restore')

@@ -2,7 +2,7 @@
 
 "Latest" is the latest `published_at` (ties: the higher id); editing never changes
 it, so an edit never moves a post to the front. The entries come from the GROUP
-BY/HAVING shortcut (`blog.queries.latest_per_author`) run over a window of the
+BY/HAVING shortcut (`blog.listings.listings.latest_per_author`) run over a window of the
 newest published posts: every author with a post in the window gets their true
 latest date, and all of them rank ahead of authors without one, so when the
 window yields enough authors for the page it is exactly the page a scan of every
@@ -12,14 +12,15 @@ covering index instead. Results are cached per generation
 (blog.cache), and anonymous readers get whole cached pages and 304s.
 
 Deactivated authors are still listed: deactivation ends sessions and blocks
-sign-in but hides nothing an author published (issue 5).
+sign-in but hides nothing an author published.
 """
 
 from bottle import HTTPError
 
-from blog import forms, queries
+from blog import forms
 from blog.cache import cached, cached_page
 from blog.markdown import plain_excerpt
+from blog.queries import listings
 from blog.render import render
 
 PER_PAGE = 20
@@ -47,8 +48,8 @@ def homepage_entries(page, per_page=None):
     offset = (page - 1) * per_page
     window = max(FIRST_WINDOW, (offset + per_page + 1) * 10)
     while True:
-        since = queries.window_start(window) if window < FULL_SCAN_WINDOW else None
-        rows = list(queries.homepage_posts(offset, per_page + 1, since))
+        since = listings.window_start(window) if window < FULL_SCAN_WINDOW else None
+        rows = list(listings.homepage_posts(offset, per_page + 1, since))
         # Enough authors in the window (or the window is every post): exact.
         if since is None or len(rows) > per_page:
             break
@@ -65,7 +66,7 @@ def index():
 def _render(page):
     # Users are an upper bound on homepage entries: a page far past the end is a
     # 404 without a scan. (A new user's first post bumps the generation.)
-    if page > 1 and (page - 1) * PER_PAGE >= cached(('users',), queries.user_count):
+    if page > 1 and (page - 1) * PER_PAGE >= cached(('users',), listings.user_count):
         raise HTTPError(404, 'There is no page %d.' % page)
     entries, has_next = cached(('home', page), lambda: homepage_entries(page))
     if page > 1 and not entries:
@@ -75,4 +76,4 @@ def _render(page):
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/', 'GET', index)
+    app.route('/', 'GET', index, name='home')

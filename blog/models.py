@@ -30,10 +30,15 @@ def utcnow():
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
-def Timestamp(**kwargs):  # noqa: N802 - reads like a field class at the call sites
+def Timestamp(**kwargs):  # reads like a field class at the call sites
     """A UTC timestamp with microsecond resolution."""
     kwargs.setdefault('default', utcnow)
     return TimestampField(resolution=10 ** 6, utc=True, **kwargs)
+
+
+def person_name(display_name, username):
+    """What a page calls a user: their display name, else their username."""
+    return display_name or username
 
 
 class BaseModel(Model):
@@ -55,12 +60,10 @@ class User(BaseModel, BaseVersionedModel):
     updated_by = ForeignKeyField('self', null=True, on_delete='SET NULL', backref='+')
     last_login_at = Timestamp(null=True, default=None)
 
-    PROFILE_FIELDS = ('display_name', 'email', 'bio')
-
     @property
     def name(self):
         """What to call this user on a page."""
-        return self.display_name or self.username
+        return person_name(self.display_name, self.username)
 
     def before_save_optimistic(self, changed):
         self.updated_at = utcnow()

@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from blog import sessions
 from blog.site import current_site
+from blog.urls import url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TEMPLATES_DIR = os.path.join(ROOT, 'templates')
@@ -68,6 +69,7 @@ def build_env():
     env.filters['datetime'] = format_datetime
     env.filters['isodate'] = iso_datetime
     env.globals['csrf_token'] = sessions.csrf_token
+    env.globals['url'] = url
     return env
 
 
@@ -87,11 +89,9 @@ def render(template, status=200, **context):
     response.content_type = 'text/html; charset=utf-8'
     notice = request.query.getunicode('notice')
     base = {
-        'config': config,
         'site_name': config.site_name,
         'site_url': config.site_url,
         'current_user': sessions.current_user(),
-        'request_path': request.path,
         'canonical_url': config.site_url + request.path,
         'notice': NOTICES.get(notice or ''),
         'page_url': page_url,

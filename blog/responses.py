@@ -1,6 +1,6 @@
 """Small response helpers shared by the route modules."""
 
-from bottle import HTTPResponse, response
+from bottle import HTTPResponse, request, response
 
 
 def see_other(location):
@@ -14,4 +14,15 @@ def see_other(location):
     res.status = 303
     res.body = ''
     res.set_header('Location', location)
+    raise res
+
+
+def redirect_permanently(path):
+    """Raise a 301 to a same-site path (relative Location, query string kept)."""
+    if request.query_string:
+        path += '?' + request.query_string
+    res = response.copy(cls=HTTPResponse)
+    res.status = 301
+    res.body = ''
+    res.set_header('Location', path)
     raise res

@@ -19,15 +19,17 @@ from bottle import HTTPError
 from markupsafe import Markup, escape
 from peewee import OperationalError
 
-from blog import forms, queries
+from blog import forms
 from blog.db import backend
+from blog.models import person_name
+from blog.queries import readers
 from blog.render import render
 
 PER_PAGE = 20
 MAX_QUERY = 200  # characters; the search box has the same maxlength
 MAX_PAGE = 100  # 2,000 results are plenty; deeper pages would rank ever more rows
 
-OPEN, CLOSE = queries.SEARCH_MARK_OPEN, queries.SEARCH_MARK_CLOSE
+OPEN, CLOSE = readers.SEARCH_MARK_OPEN, readers.SEARCH_MARK_CLOSE
 _MARKERS = re.compile('([%s%s])' % (OPEN, CLOSE))
 # C0 controls (but tab, newline, CR) and DEL are invalid in HTML text.
 _CONTROLS = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
@@ -66,8 +68,8 @@ def _page_ids(match, page):
     wanted = page * PER_PAGE + 1
     candidates = wanted * 2 + 50
     while True:
-        ranked = [post_id for post_id, _ in queries.search_ranked(match, candidates)]
-        if len(ranked) >= wanted or candidates >= queries.search_match_count(match):
+        ranked = [post_id for post_id, _ in readers.search_ranked(match, candidates)]
+        if len(ranked) >= wanted or candidates >= readers.search_match_count(match):
             return ranked[(page - 1) * PER_PAGE:wanted]
         candidates *= 4
 
@@ -75,14 +77,14 @@ def _page_ids(match, page):
 def _results(match, page):
     """One page of results as dicts, and whether a next page exists."""
     ids = _page_ids(match, page)
-    rows = {row['id']: row for row in queries.search_results(match, ids[:PER_PAGE])}
+    rows = {row['id']: row for row in readers.search_results(match, ids[:PER_PAGE])}
     results = [{
         'id': row['id'],
         'title': mark_up(row['title_marked']),
         'snippet': mark_up(row['snippet']),
         'published_at': row['published_at'],
         'username': row['username'],
-        'author_name': row['display_name'] or row['username'],
+        'author_name': person_name(row['display_name'], row['username']),
     } for row in (rows.get(post_id) for post_id in ids[:PER_PAGE]) if row is not None]
     return results, len(ids) > PER_PAGE
 
@@ -120,4 +122,4 @@ def search():
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/search', 'GET', search)
+    app.route('/search', 'GET', search, name='search')

@@ -11,14 +11,14 @@ import functools
 import hashlib
 import hmac
 import secrets
-from urllib.parse import quote
 
 from bottle import HTTPError, request, response
-from peewee import JOIN
 
-from blog.models import Session, User, utcnow
+from blog.models import utcnow
+from blog.queries import people
 from blog.responses import see_other
 from blog.site import current_site
+from blog.urls import url
 
 COOKIE_NAME = 'blog_session'
 # last_seen_at is written at most this often, so reads stay reads.
@@ -42,25 +42,18 @@ def load():
     if not token or len(token) > 100 or not token.isascii():
         return None
     now = utcnow()
-    session = (Session
-               .select(Session, User)
-               .join(User, JOIN.LEFT_OUTER, on=(Session.user == User.id))
-               .where((Session.token_hash == _hash(token)) & (Session.expires_at > now))
-               .first())
+    session = people.live_session(_hash(token), now)
     if session is None:
         _write_cookie('')
         return None
     if session.user_id is not None and not session.user.is_active:
         # A deactivated user's sessions end (they are also deleted on deactivation).
-        session.delete_instance()
+        people.delete_session(session.token_hash)
         _write_cookie('')
         return None
     if now - session.last_seen_at > TOUCH_EVERY:
         lifetime = datetime.timedelta(days=_config().session_days)
-        (Session
-         .update(last_seen_at=now, expires_at=now + lifetime)
-         .where(Session.token_hash == session.token_hash)
-         .execute())
+        people.touch_session(session.token_hash, now, now + lifetime)
     request.environ[_STATE] = session
     return session
 
@@ -81,7 +74,7 @@ def current_user():
 def _start(user=None):
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    session = Session.create(
+    session = people.create_session(
         token_hash=_hash(token), user=user, csrf_token=secrets.token_urlsafe(32),
         created_at=now, last_seen_at=now,
         expires_at=now + datetime.timedelta(days=_config().session_days))
@@ -115,8 +108,8 @@ def sign_in(user):
     """End the current session and start a fresh one for `user`."""
     old = current_session()
     if old is not None:
-        Session.delete().where(Session.token_hash == old.token_hash).execute()
-    Session.delete().where(Session.expires_at <= utcnow()).execute()
+        people.delete_session(old.token_hash)
+    people.delete_expired_sessions(utcnow())
     return _start(user)
 
 
@@ -124,18 +117,9 @@ def sign_out():
     """Delete the current session and clear the cookie."""
     session = current_session()
     if session is not None:
-        Session.delete().where(Session.token_hash == session.token_hash).execute()
+        people.delete_session(session.token_hash)
     request.environ[_STATE] = None
     _write_cookie('')
-
-
-def end_sessions(user, keep_current=False):
-    """End all of `user`'s sessions (all but this request's with keep_current)."""
-    query = Session.delete().where(Session.user == user.id)
-    current = current_session()
-    if keep_current and current is not None:
-        query = query.where(Session.token_hash != current.token_hash)
-    return query.execute()
 
 
 def _write_cookie(token):
@@ -156,7 +140,7 @@ def login_url():
     target = request.fullpath
     if request.query_string:
         target += '?' + request.query_string
-    return '/login?next=' + quote(target, safe='/')
+    return url('login', next=target)
 
 
 def login_required(view):

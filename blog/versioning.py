@@ -71,3 +71,30 @@ class BaseVersionedModel(Model):
         self._dirty.clear()
         self.saved_data = dict(self.__data__)
         return True
+
+
+# What an optimistic save of a form did (posts and profiles alike).
+SAVED, UNCHANGED, CONFLICT, INVALID, MISSING = (
+    'saved', 'unchanged', 'conflict', 'invalid', 'missing')
+
+
+class SaveResult:
+    """The outcome of an optimistic save, one shape for every editor.
+
+    `outcome` is SAVED, UNCHANGED, CONFLICT, INVALID or MISSING; `row` is the
+    row as saved (SAVED), as found (UNCHANGED, INVALID) or as it is now, someone
+    else's version (CONFLICT), and None when the row is gone (MISSING);
+    `changes` maps each changed field to (old, new); `errors` maps fields to
+    messages (INVALID).
+    """
+
+    __slots__ = ('outcome', 'row', 'changes', 'errors')
+
+    def __init__(self, outcome, row=None, changes=None, errors=None):
+        self.outcome = outcome
+        self.row = row
+        self.changes = changes or {}
+        self.errors = errors or {}
+
+    def __repr__(self):
+        return '<SaveResult %s>' % self.outcome

@@ -68,15 +68,15 @@ def test_register_taken_username_case_insensitive(client, make_user, dbconn):
 
 def test_simultaneous_registrations_one_wins(app, config, monkeypatch):
     """Both pass the 'is it taken' check; the unique index decides, no 500."""
-    from blog import auth as auth_module
+    backend = app.config['blog.site'].backend
     barrier = threading.Barrier(2)
-    real_hash = auth_module.database.hash_password
+    real_hash = backend.hash_password
 
     def slow_hash(raw):
         encoded = real_hash(raw)
         barrier.wait(timeout=10)  # both requests are past the check now
         return encoded
-    monkeypatch.setattr(auth_module.database, 'hash_password', slow_hash)
+    monkeypatch.setattr(backend, 'hash_password', slow_hash)
 
     clients = [TestApp(app) for _ in range(2)]
     tokens = [csrf_from(c.get('/register')) for c in clients]
@@ -130,11 +130,10 @@ def test_failed_login_same_answer_for_unknown_and_known(client, auth, make_user)
     assert 'do not match an active account' in wrong.text
 
 
-def test_unknown_user_still_costs_a_hash(client, auth, monkeypatch):
-    from blog import db as database
+def test_unknown_user_still_costs_a_hash(client, auth, site, monkeypatch):
     calls = []
-    real = database.burn_check
-    monkeypatch.setattr(database, 'burn_check', lambda raw: calls.append(raw) or real(raw))
+    real = site.backend.burn_check
+    monkeypatch.setattr(site.backend, 'burn_check', lambda raw: calls.append(raw) or real(raw))
     auth.login('nobody', 'whatever password', status=422)
     assert calls == ['whatever password']
 
@@ -250,16 +249,15 @@ def test_rehash_on_login_when_cost_changed(client, auth, make_user, dbconn, site
 
 def test_rehash_never_replaces_a_password_set_meanwhile(client, auth, make_user, dbconn,
                                                        site, monkeypatch):
-    from blog import db as database
     from blog import passwords
     make_user('alice')
-    real_hash = database.hash_password
+    real_hash = site.backend.hash_password
 
     def set_elsewhere_then_hash(raw):
         # `run.py set-password` commits while this sign-in computes the new hash.
         User.update(password='set-meanwhile').where(User.username == 'alice').execute()
         return real_hash(raw)
-    monkeypatch.setattr(database, 'hash_password', set_elsewhere_then_hash)
+    monkeypatch.setattr(site.backend, 'hash_password', set_elsewhere_then_hash)
     monkeypatch.setattr(site.backend, 'hash_cost', passwords.Cost(5, 8, 1))
     auth.login('alice')
     assert User.get(User.username == 'alice').password == 'set-meanwhile'
@@ -303,14 +301,13 @@ def test_invalid_utf8_is_400(client):
 
 
 def test_account_that_cannot_sign_in_still_costs_a_hash(client, auth, make_user,
-                                                       monkeypatch, dbconn):
+                                                       monkeypatch, dbconn, site):
     """An imported author's unusable password must not answer faster than a real one."""
-    from blog import db as database
     make_user('ghost', is_active=False)
     User.update(password='!imported').where(User.username == 'ghost').execute()
     calls = []
-    real = database.burn_check
-    monkeypatch.setattr(database, 'burn_check', lambda raw: calls.append(raw) or real(raw))
+    real = site.backend.burn_check
+    monkeypatch.setattr(site.backend, 'burn_check', lambda raw: calls.append(raw) or real(raw))
     auth.login('ghost', 'whatever password', status=422)
     assert calls == ['whatever password']
     make_user('alice')

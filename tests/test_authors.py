@@ -174,7 +174,7 @@ def test_profile_cache_follows_writes(client, make_user, make_post, dbconn):
 def test_authors_page_walks_the_name_index(dbconn):
     """The ORDER BY must match the expression index exactly (no parameters in it),
     or SQLite sorts every user for each page."""
-    from blog import queries
+    from blog.queries import listings as queries
     sql, params = queries.authors_page(0, 21).sql()
     plan = ' '.join(row[3] for row in dbconn.execute_sql('EXPLAIN QUERY PLAN ' + sql, params))
     assert 'USING INDEX user_listed_name' in plan and 'TEMP B-TREE' not in plan

@@ -12,9 +12,9 @@ import pytest
 from webtest import TestApp
 
 from blog.app import create_app
+from blog.archive import parse_markdown, post_to_markdown, slugify
 from blog.config import Config
 from blog.db import db, hash_password
-from blog.exports import parse_markdown, post_to_markdown, slugify
 from blog.models import DRAFT, Post, User
 from tests.conftest import PASSWORD, ROOT, TEST_COST
 

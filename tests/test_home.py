@@ -9,9 +9,10 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from blog import home, queries
+from blog import home
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, User, utcnow
+from blog.queries import listings as queries
 
 BASE = datetime.datetime(2024, 1, 1, 12, 0, 0)
 

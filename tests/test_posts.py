@@ -4,9 +4,10 @@ import re
 
 import pytest
 
-from blog import posts, queries
+from blog import posts, tagging
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, PostTag, Revision, User
+from blog.queries import posts as queries
 from tests.conftest import csrf_from
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
@@ -172,7 +173,7 @@ def test_invalid_new_post_is_422_with_input_kept(browser, fields, field, message
     ('tab\tsep', ['tab-sep'], None),
 ])
 def test_normalize_tags(text, tags, error):
-    got_tags, got_error = posts.normalize_tags(text)
+    got_tags, got_error = tagging.normalize_tags(text)
     if tags is not None:
         assert got_tags == tags
     assert (got_error is None) == (error is None)

@@ -317,7 +317,7 @@ def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
 def test_a_query_sqlite_rejects_is_a_friendly_page(client, alice, make_post, monkeypatch):
     from peewee import OperationalError
 
-    from blog import queries
+    from blog.queries import readers as queries
 
     def broken(match, candidates):
         raise OperationalError('fts5: syntax error near "x"')

@@ -3,8 +3,8 @@
 import pytest
 from webtest import TestApp
 
-from blog import settings as settings_module
 from blog.models import User
+from blog.queries import people as people_queries
 from tests.conftest import Auth, csrf_from
 
 XSS = '<script>alert("x")</script>'
@@ -115,7 +115,7 @@ def test_email_race_lost_at_the_unique_index_is_a_form_error(client, alice, make
     class Nobody:
         def exists(self):
             return False
-    monkeypatch.setattr(settings_module.queries, 'email_taken', lambda *args: Nobody())
+    monkeypatch.setattr(people_queries, 'email_taken', lambda *args: Nobody())
     for email in ('bob@example.com', 'Bob@example.com'):  # the exact and the lower() index
         response = submit(client, 422, email=email)
         assert 'belongs to another account' in response.text

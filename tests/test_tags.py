@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from blog import queries
 from blog.db import db
 from blog.models import DRAFT, Post, PostTag, Revision
+from blog.queries import readers as queries
 from tests.conftest import PASSWORD, csrf_from
 
 
@@ -107,7 +107,7 @@ def test_unknown_or_impossible_tags_are_404(client, alice, make_post, path):
 
 
 def test_tag_path_that_is_not_utf8_is_400(client):
-    client.get('/tags/%ff', status=400)  # a malformed request (design.md), not a tag
+    client.get('/tags/%ff', status=400)  # a malformed request, not a tag
 
 
 def test_unicode_tag_page(client, alice, make_post):

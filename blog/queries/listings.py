@@ -1,0 +1,164 @@
+"""Queries for the homepage and the author pages.
+
+"Latest" is the latest published_at, ties broken by the higher id.
+"""
+
+from peewee import SQL, fn
+
+from blog.db import backend
+from blog.markdown import EXCERPT_SOURCE_CHARS
+from blog.models import PUBLISHED, Post, User
+
+
+def window_start(newest):
+    """published_at of the `newest`-th newest published post; None when there are
+    fewer (then a window from it would be every published post)."""
+    row = (Post
+           .select(Post.published_at)
+           .where(Post.status == PUBLISHED)
+           .order_by(Post.published_at.desc())
+           .limit(1)
+           .offset(newest - 1)
+           .first())
+    return None if row is None else row.published_at
+
+
+def latest_per_author(since=None):
+    """Each author's latest published_at: the GROUP BY/HAVING shortcut.
+
+    Rows: author_id, latest. Without `since` SQLite walks the covering index
+    post_author_id (author_id, status, published_at); with it, only published
+    posts from `since` on, through the covering index post_published_author
+    (published_at, author_id) from migration 0003. Every author with a post in
+    that window gets their true latest date (it is in the window too).
+    """
+    query = (Post
+             .select(Post.author, fn.MAX(Post.published_at).alias('latest'))
+             .where(Post.status == PUBLISHED)
+             .group_by(Post.author)
+             .having(Post.published_at == fn.MAX(Post.published_at)))
+    if since is not None:
+        # Marked selective: the planner then range-scans the date index instead of
+        # walking the whole author index (SQLite has no statistics to know better,
+        # and would otherwise avoid the GROUP BY sort).
+        query = query.where(backend().selective(Post.published_at >= since))
+    return query
+
+
+def homepage_posts(offset, limit, since=None):
+    """One page of the homepage: each author's latest published post, newest first.
+
+    The shortcut gives each author's latest date; a correlated MAX(id) on the
+    author index picks the post (ties in published_at go to the higher id); the
+    page is then joined back to post and user for its few rows only.
+    """
+    latest = latest_per_author(since).alias('latest')
+    tied = Post.alias('tied')
+    newest_id = (tied
+                 .select(fn.MAX(tied.id))
+                 .where((tied.author == latest.c.author_id) &
+                        (tied.status == PUBLISHED) &
+                        (tied.published_at == latest.c.latest)))
+    page = (latest
+            .select_from(latest.c.latest, newest_id.alias('post_id'))
+            .order_by(latest.c.latest.desc(), SQL('"post_id"').desc())
+            .limit(limit)
+            .offset(offset)
+            .alias('page'))
+    return (Post
+            .select(Post.id, Post.title, Post.published_at,
+                    fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
+                    User.id, User.username, User.display_name)
+            .join(page, on=(Post.id == page.c.post_id))
+            .switch(Post)
+            .join(User, on=(Post.author == User.id))
+            .order_by(Post.published_at.desc(), Post.id.desc()))
+
+
+def user_count():
+    """All users: an upper bound on the number of homepage entries."""
+    return User.select().count()
+
+
+def _listed_name():
+    # What a page calls a user (User.name), for sorting: display name or username.
+    # Written exactly as the expression index user_listed_name (migration 0003), with
+    # '' as a literal: SQLite only matches an index expression without parameters.
+    return backend().nocase(fn.COALESCE(fn.NULLIF(User.display_name, SQL("''")),
+                                        User.username))
+
+
+def authors_page(offset, limit):
+    """Users with at least one published post, by name (A-Z, case-insensitive).
+
+    Walks the index user_listed_name in order, checking each user on the covering
+    index post_author_id, and stops when the page is full.
+    """
+    published = (Post
+                 .select(Post.id)
+                 .where((Post.author == User.id) &
+                        (Post.status == PUBLISHED)))
+    return (User
+            .select(User.id, User.username, User.display_name, User.bio)
+            .where(fn.EXISTS(published))
+            .order_by(_listed_name(), User.username)
+            .limit(limit)
+            .offset(offset))
+
+
+def top_posts_per_author(author_ids, n=3):
+    """The `n` latest published posts of each of `author_ids`: the window-function
+    recipe (RANK() over each author's posts, newest first, in a subquery; the
+    filter on it outside).
+
+    The ranking reads only the covering index post_author_id (author_id, status,
+    published_at, and the id); titles are joined back for the `n` winners only,
+    so a prolific author costs an index range, not a table read per post.
+    Rows: Post with id, title, published_at, author_id and `rnk`.
+    """
+    ranked = (Post
+              .select(Post.id, Post.author,
+                      fn.RANK().over(partition_by=[Post.author],
+                                     order_by=[Post.published_at.desc(), Post.id.desc()])
+                      .alias('rnk'))
+              .where((Post.status == PUBLISHED) &
+                     (Post.author.in_(list(author_ids))))
+              .alias('ranked'))
+    return (Post
+            .select(Post.id, Post.title, Post.published_at, Post.author,
+                    ranked.c.rnk.alias('rnk'))
+            .join(ranked, on=(Post.id == ranked.c.id))
+            .where(ranked.c.rnk <= n)
+            .order_by(Post.author, ranked.c.rnk)
+            .objects())
+
+
+def published_counts(author_ids):
+    """{author_id: number of published posts} for `author_ids`."""
+    query = (Post
+             .select(Post.author, fn.COUNT(Post.id).alias('n'))
+             .where((Post.status == PUBLISHED) &
+                    (Post.author.in_(list(author_ids))))
+             .group_by(Post.author)
+             .tuples())
+    return dict(query)
+
+
+def author_by_username(username):
+    """The user called `username` (any state), or None."""
+    return (User
+            .select(User.id, User.username, User.display_name, User.bio, User.is_active)
+            .where(User.username == username)
+            .first())
+
+
+def author_posts(author_id, offset, limit):
+    """An author's published posts, newest first, with the start of their HTML."""
+    return (Post
+            .select(Post.id, Post.title, Post.published_at,
+                    fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'))
+            .where((Post.author == author_id) &
+                   (Post.status == PUBLISHED))
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(limit)
+            .offset(offset))

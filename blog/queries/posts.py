@@ -1,0 +1,61 @@
+"""Queries for one post: reading it, its revisions, and the editor's writes."""
+
+from peewee import JOIN
+
+from blog.models import Post, Revision, User
+
+
+def post_with_author(post_id):
+    """The post `post_id` with its author joined (one query), or None."""
+    return (Post
+            .select(Post, User)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.id == post_id)
+            .first())
+
+
+def post_revisions(post_id):
+    """A post's saved revisions, newest first, with who saved them (no bodies)."""
+    saver = User.alias()
+    return (Revision
+            .select(Revision.id, Revision.version, Revision.title, Revision.status,
+                    Revision.saved_at, Revision.saved_by, saver.id, saver.username,
+                    saver.display_name)
+            .join(saver, JOIN.LEFT_OUTER, on=(Revision.saved_by == saver.id))
+            .where(Revision.post == post_id)
+            .order_by(Revision.version.desc()))
+
+
+def post_revision(post_id, version):
+    """Revision `version` of a post with who saved it, or None."""
+    saver = User.alias()
+    return (Revision
+            .select(Revision, saver)
+            .join(saver, JOIN.LEFT_OUTER, on=(Revision.saved_by == saver.id))
+            .where((Revision.post == post_id) &
+                   (Revision.version == version))
+            .first())
+
+
+def post_row(post_id):
+    """The post row alone (no author), or None: what a save reads under its lock."""
+    return Post.get_or_none(Post.id == post_id)
+
+
+def add_revision(post_id, saved):
+    """Keep `saved` (a post's row values, as loaded) as a Revision of the post."""
+    return Revision.create(post=post_id, version=saved['version'], title=saved['title'],
+                           body=saved['body'], tags=saved['tags'], status=saved['status'],
+                           saved_by=saved['updated_by'], saved_at=saved['updated_at'])
+
+
+def delete_post(post_id):
+    """Delete a post; its revisions and tag rows go with it (ON DELETE CASCADE)."""
+    return Post.delete().where(Post.id == post_id).execute()
+
+
+def user_by_id(user_id):
+    """The user `user_id`, or None (a deleted account)."""
+    if user_id is None:
+        return None
+    return User.get_or_none(User.id == user_id)

@@ -1,0 +1,157 @@
+"""Queries for what readers and their tools fetch: feeds, tag pages, search, the
+sitemap, and export and import."""
+
+from peewee import JOIN, fn
+
+from blog.db import backend
+from blog.models import PUBLISHED, Post, PostTag, User
+
+
+def published_posts():
+    """Published posts with their authors, newest first (ties: the later id)."""
+    return (Post
+            .select(Post, User)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.status == PUBLISHED)
+            .order_by(Post.published_at.desc(), Post.id.desc()))
+
+
+def author_published_posts(author):
+    """`author`'s published posts, newest first."""
+    return published_posts().where(Post.author == author.id)
+
+
+TAG_WALK_FACTOR = 10  # a walk step costs about a tenth of a tag-first lookup
+
+
+def tag_published_posts(tag, limit, offset=0):
+    """Up to `limit` published posts carrying `tag`, newest first, from `offset`.
+
+    Two plans, chosen by the tag's size (both read indexes only until the final
+    rows): a rare tag goes tag-first (its post_tag rows, each post looked up,
+    sorted); a common one walks the newest published posts through the
+    `post_published` index and probes `post_tag` for each, stopping as soon as the
+    page is full. The walk costs about (offset + limit) * posts / tagged steps,
+    the tag-first plan one (slower) lookup per tagged post.
+    """
+    tagged = PostTag.select().where(PostTag.tag == tag).count()
+    newest = Post.select(fn.MAX(Post.id)).scalar() or 0
+    if (offset + limit) * newest < TAG_WALK_FACTOR * tagged * tagged:
+        ids = (Post
+               .select(Post.id)
+               .join(PostTag, JOIN.CROSS)  # keeps `post` the outer loop (SQLite)
+               .where((PostTag.post == Post.id) & (PostTag.tag == tag) &
+                      (Post.status == PUBLISHED)))
+    else:
+        ids = (PostTag
+               .select(PostTag.post)
+               .join(Post, on=(PostTag.post == Post.id))
+               .where((PostTag.tag == tag) & (Post.status == PUBLISHED)))
+    ids = (ids
+           .order_by(Post.published_at.desc(), Post.id.desc())
+           .limit(limit)
+           .offset(offset))
+    return published_posts().where(Post.id.in_(ids))
+
+
+def tag_exists(tag):
+    """True when at least one published post carries `tag` (drafts' tags stay private)."""
+    return (PostTag
+            .select(PostTag.post)
+            .join(Post, on=(PostTag.post == Post.id))
+            .where((PostTag.tag == tag) & (Post.status == PUBLISHED))
+            .exists())
+
+
+SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
+
+
+def search_ranked(match, candidates):
+    """(post id, score) of the best published matches of `match`, best first."""
+    return backend().search_ranked(match, candidates)
+
+
+def search_match_count(match):
+    """How many posts (drafts included) match `match`."""
+    return backend().search_match_count(match)
+
+
+def search_results(match, ids, snippet_tokens=24):
+    """The posts `ids` with their authors, a highlighted title (`title_marked`) and
+    a body `snippet`, matches wrapped in the private-use markers above (the caller
+    escapes the text, then turns the markers into <mark>)."""
+    return backend().search_results(match, ids, (SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE),
+                                    snippet_tokens)
+
+
+def sitemap_posts():
+    """(id, updated_at) of published posts, oldest id first (stable chunks)."""
+    return (Post
+            .select(Post.id, Post.updated_at)
+            .where(Post.status == PUBLISHED)
+            .order_by(Post.id))
+
+
+def sitemap_authors():
+    """Usernames of authors with a published post, in order."""
+    published = (Post
+                 .select(Post.id)
+                 .where((Post.author == User.id) & (Post.status == PUBLISHED)))
+    return (User
+            .select(User.username)
+            .where(fn.EXISTS(published))
+            .order_by(User.username)
+            .tuples())
+
+
+def sitemap_tags():
+    """Tags that a published post carries, in order (each tag checked once)."""
+    tags = PostTag.select(PostTag.tag).distinct().alias('tags')
+    tagged = PostTag.alias('tagged')
+    published = (tagged
+                 .select(tagged.post)
+                 .join(Post, on=(tagged.post == Post.id))
+                 .where((tagged.tag == tags.c.tag) & (Post.status == PUBLISHED)))
+    return (PostTag
+            .select(tags.c.tag)
+            .from_(tags)
+            .where(fn.EXISTS(published))
+            .order_by(tags.c.tag)
+            .tuples())
+
+
+def export_posts(author=None):
+    """Posts (drafts too) for an export, by author then creation: all authors'
+    when `author` is None."""
+    query = (Post
+             .select(Post, User)
+             .join(User, on=(Post.author == User.id))
+             .order_by(User.username, Post.created_at, Post.id))
+    if author is not None:
+        query = query.where(Post.author == author.id)
+    return query
+
+
+def latest_published_update():
+    """When a published post last changed (None when there is none)."""
+    value = (Post
+             .select(fn.MAX(Post.updated_at))
+             .where(Post.status == PUBLISHED)
+             .scalar())
+    return Post.updated_at.python_value(value) if isinstance(value, int) else value
+
+
+def same_posts(author_id, created_at, title, body):
+    """How many posts of `author_id` have this creation time, title and body."""
+    return (Post
+            .select()
+            .where((Post.author == author_id) &
+                   (Post.created_at == created_at) &
+                   (Post.title == title) &
+                   (Post.body == body))
+            .count())
+
+
+def create_post(**fields):
+    """Insert a post row as given (an import keeps its times and status)."""
+    return Post.create(**fields)
