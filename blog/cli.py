@@ -7,7 +7,6 @@ Bad arguments get one line on stderr and exit status 2, never a traceback.
 import argparse
 import contextlib
 import getpass
-import logging
 import os
 import sqlite3 as stdlib_sqlite3
 import sys
@@ -16,7 +15,7 @@ import time
 from peewee import DatabaseError, IntegrityError
 
 from blog import demo as demo_data
-from blog import exports, forms
+from blog import exports, forms, logs
 from blog.config import DEFAULT_HOST, DEFAULT_PORT, Config, parse_port
 from blog.site import APP_KEY, Site
 
@@ -132,12 +131,9 @@ def serve(args):
     _check_folder(args.db)
     config = Config.from_env(db_path=args.db, host=args.host, port=args.port,
                              base_url=args.base_url)
+    logs.configure()  # before create_app, which logs the migrations it applies
     app = create_app(config)
-    # waitress logs "Task queue depth is N" for every queued request under load.
-    logging.getLogger('waitress.queue').setLevel(logging.ERROR)
     site = app.config[APP_KEY]
-    print('Blog on http://%s:%d/ (database %s)'
-          % (args.host, args.port, site.backend.describe()), flush=True)
     proxy = {}
     if args.trusted_proxy:
         # waitress then puts the client's address in REMOTE_ADDR (what the sign-in
@@ -145,10 +141,19 @@ def serve(args):
         proxy = {'trusted_proxy': args.trusted_proxy, 'trusted_proxy_count': 1,
                  'trusted_proxy_headers': {'x-forwarded-for', 'x-forwarded-proto'},
                  'clear_untrusted_proxy_headers': True}
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident='',
-                   # Above the app's own limit, so the app answers 413 with its page.
-                   max_request_body_size=config.max_body_bytes * 4,
-                   channel_timeout=60, connection_limit=1000, **proxy)
+    try:
+        # Binds the port here, so a busy port is an error before "Blog on".
+        server = waitress.create_server(
+            app, host=args.host, port=args.port, threads=args.threads, ident='',
+            # Above the app's own limit, so the app answers 413 with its page.
+            max_request_body_size=config.max_body_bytes * 4,
+            channel_timeout=60, connection_limit=1000, **proxy)
+    except OSError as exc:
+        raise OSError('cannot listen on %s:%d: %s'
+                      % (args.host, args.port, exc.strerror or exc)) from None
+    print('Blog on http://%s:%d/ (database %s)'
+          % (args.host, args.port, site.backend.describe()), flush=True)
+    server.run()
 
 
 def _read_new_password():
