@@ -31,18 +31,11 @@ def access(caplog):
 
 
 @pytest.fixture
-def configured():
-    """`logs.configure()` writing to a StringIO; the process's logging is put back after."""
-    root = logging.getLogger()
-    names = ('waitress.queue', 'peewee.migrations')
-    saved = root.level, {name: logging.getLogger(name).level for name in names}
+def configured(restore_logging):
+    """`logs.configure()` writing to a StringIO."""
     stream = io.StringIO()
-    handler = logs.configure(stream)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(saved[0])
-    for name, level in saved[1].items():
-        logging.getLogger(name).setLevel(level)
+    logs.configure(stream)
+    return stream
 
 
 def boom_route(app):
