@@ -66,7 +66,9 @@ def wait_ready(url, proc, timeout=60):
 
 
 def start(cmd, url):
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Not a pipe: nobody reads it, and the blog's access lines would fill it and stall
+    # the server.
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(url, proc)
     return proc
 

@@ -7,7 +7,8 @@ app's site and opens a database connection, and `after_request` always closes it
 and hands the thread back (Bottle runs it in a `finally`). The session is loaded up
 front so every page, error pages too, knows who is signed in. Every route is wrapped
 by `guard`, which checks the CSRF token of every POST and turns an unexpected
-exception into a logged 500 page.
+exception into a logged 500 page. Around it all, `blog.logs.access_logged` writes one
+access line per response (when that logger is on: `serve` turns it on).
 """
 
 import functools
@@ -27,6 +28,7 @@ from blog import (
     feeds,
     history,
     home,
+    logs,
     posts,
     search,
     sessions,
@@ -181,6 +183,9 @@ def create_app(config=None):
     bottle.BaseRequest.MEMFILE_MAX = property(_memfile_max)
 
     app = Bottle(catchall=True)
+    # Around Bottle's whole WSGI call, where the status and the length are final,
+    # so that error pages, 304s, static files and 413s get their line too.
+    app.wsgi = logs.access_logged(app.wsgi)
     app.config[APP_KEY] = site
     site.app = app
     app.add_hook('before_request', open_request)

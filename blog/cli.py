@@ -7,17 +7,17 @@ Bad arguments get one line on stderr and exit status 2, never a traceback.
 import argparse
 import contextlib
 import getpass
-import logging
 import os
 import sqlite3 as stdlib_sqlite3
 import sys
 import time
+from dataclasses import replace
 
 from peewee import DatabaseError
 
-from blog import accounts, archive, forms
+from blog import accounts, archive, forms, logs
 from blog import demo as demo_data
-from blog.config import DEFAULT_HOST, DEFAULT_PORT, Config, parse_port
+from blog.config import Config, parse_port
 from blog.queries import people
 from blog.site import APP_KEY, Site
 
@@ -52,21 +52,24 @@ def _count(text):
     return int(text)
 
 
-def build_parser():
-    """The argument parser for all commands."""
-    env = os.environ
-    db_default = env.get('BLOG_DB') or 'blog.db'
+def build_parser(config=None):
+    """The argument parser for all commands; `config` (default `Config.from_env()`)
+    gives the defaults, and every command's `args.config` is it."""
+    config = Config.from_env() if config is None else config
+    db_default = config.db_path
     parser = Parser(prog='run.py', description='A multi-author blog. Without a command: serve.')
+    parser.set_defaults(config=config)
     sub = parser.add_subparsers(dest='command', parser_class=Parser)
 
     serve = sub.add_parser('serve', help='serve the blog with waitress (the default)')
-    serve.add_argument('--host', default=env.get('BLOG_HOST') or DEFAULT_HOST)
-    serve.add_argument('--port', type=_port, default=env.get('BLOG_PORT') or DEFAULT_PORT)
+    serve.add_argument('--host', default=config.host)
+    serve.add_argument('--port', type=_port, default=config.port)
     serve.add_argument('--db', default=db_default, help='SQLite file (default ./blog.db)')
-    serve.add_argument('--threads', type=_positive, default=4, help='worker threads (4)')
-    serve.add_argument('--base-url', default=env.get('BLOG_BASE_URL') or '',
+    serve.add_argument('--threads', type=_positive, default=config.threads,
+                       help='worker threads (%(default)s)')
+    serve.add_argument('--base-url', default=config.base_url,
                        help='absolute URL for links in feeds (default http://HOST:PORT)')
-    serve.add_argument('--trusted-proxy', default=env.get('BLOG_TRUSTED_PROXY') or None,
+    serve.add_argument('--trusted-proxy', default=config.trusted_proxy,
                        metavar='IP', help='address of a reverse proxy whose X-Forwarded-For '
                        'and X-Forwarded-Proto to believe (default: none)')
 
@@ -117,7 +120,7 @@ def _open(args):
     """The site on `args.db` (created or migrated), active in this thread until the
     command ends (`main` closes it, and the thread serves no site again)."""
     _check_folder(args.db)
-    site = Site(Config.from_env(db_path=args.db))
+    site = Site(replace(args.config, db_path=args.db))
     args.resources.callback(site.close)
     site.migrate()
     args.resources.enter_context(site.activated())
@@ -131,25 +134,32 @@ def serve(args):
     from blog.app import create_app
 
     _check_folder(args.db)
-    config = Config.from_env(db_path=args.db, host=args.host, port=args.port,
-                             base_url=args.base_url)
+    config = replace(args.config, db_path=args.db, host=args.host, port=args.port,
+                     base_url=args.base_url, threads=args.threads,
+                     trusted_proxy=args.trusted_proxy)
+    logs.configure()  # before create_app, which logs the migrations it applies
     app = create_app(config)
-    # waitress logs "Task queue depth is N" for every queued request under load.
-    logging.getLogger('waitress.queue').setLevel(logging.ERROR)
     site = app.config[APP_KEY]
-    print('Blog on http://%s:%d/ (database %s)'
-          % (args.host, args.port, site.backend.describe()), flush=True)
     proxy = {}
-    if args.trusted_proxy:
+    if config.trusted_proxy:
         # waitress then puts the client's address in REMOTE_ADDR (what the sign-in
         # throttle counts) and drops forwarding headers from anyone else.
-        proxy = {'trusted_proxy': args.trusted_proxy, 'trusted_proxy_count': 1,
+        proxy = {'trusted_proxy': config.trusted_proxy, 'trusted_proxy_count': 1,
                  'trusted_proxy_headers': {'x-forwarded-for', 'x-forwarded-proto'},
                  'clear_untrusted_proxy_headers': True}
-    waitress.serve(app, host=args.host, port=args.port, threads=args.threads, ident='',
-                   # Above the app's own limit, so the app answers 413 with its page.
-                   max_request_body_size=config.max_body_bytes * 4,
-                   channel_timeout=60, connection_limit=1000, **proxy)
+    try:
+        # Binds the port here, so a busy port is an error before "Blog on".
+        server = waitress.create_server(
+            app, host=config.host, port=config.port, threads=config.threads, ident='',
+            # Above the app's own limit, so the app answers 413 with its page.
+            max_request_body_size=config.max_body_bytes * 4,
+            channel_timeout=60, connection_limit=1000, **proxy)
+    except OSError as exc:
+        raise OSError('cannot listen on %s:%d: %s'
+                      % (config.host, config.port, exc.strerror or exc)) from None
+    print('Blog on http://%s:%d/ (database %s)'
+          % (config.host, config.port, site.backend.describe()), flush=True)
+    server.run()
 
 
 def _read_new_password():
@@ -278,7 +288,12 @@ def import_zip(args):
 
 def main(argv=None):
     """Entry point for run.py; returns the exit status."""
-    parser = build_parser()
+    try:
+        config = Config.from_env()  # the one reading of the environment
+    except ValueError as exc:
+        print('run.py: error: %s' % exc, file=sys.stderr)
+        return 2
+    parser = build_parser(config)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith('-') and argv[0] not in ('-h', '--help')):
         argv.insert(0, 'serve')  # serving is the default command

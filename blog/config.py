@@ -30,10 +30,14 @@ class Config:
     throttle_per_address: int = 50
     hash_cost: passwords.Cost = field(default=passwords.DEFAULT_COST)
     cache_pages: bool = True
+    # How serve runs waitress. threads has no environment variable, only --threads.
+    threads: int = 4
+    trusted_proxy: str | None = None  # the address whose X-Forwarded-* to believe
 
     @classmethod
     def from_env(cls, environ=None, **overrides):
-        """Defaults, then BLOG_* environment variables, then `overrides`."""
+        """Defaults, then BLOG_* environment variables, then `overrides` (None: not
+        given). A bad BLOG_PORT is a ValueError naming it."""
         environ = os.environ if environ is None else environ
         values = {}
         if environ.get('BLOG_DB'):
@@ -41,9 +45,14 @@ class Config:
         if environ.get('BLOG_HOST'):
             values['host'] = environ['BLOG_HOST']
         if environ.get('BLOG_PORT'):
-            values['port'] = parse_port(environ['BLOG_PORT'])
+            try:
+                values['port'] = parse_port(environ['BLOG_PORT'])
+            except ValueError as exc:
+                raise ValueError('BLOG_PORT: %s' % exc) from None
         if environ.get('BLOG_BASE_URL'):
             values['base_url'] = environ['BLOG_BASE_URL']
+        if environ.get('BLOG_TRUSTED_PROXY'):
+            values['trusted_proxy'] = environ['BLOG_TRUSTED_PROXY']
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 

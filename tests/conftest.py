@@ -1,6 +1,7 @@
 """Shared fixtures: an app on a temp-file database, a WebTest client, an `auth`
 helper that signs in through the real forms, and factories for users and posts."""
 
+import logging
 import os
 import re
 
@@ -23,6 +24,23 @@ PASSWORD = 'correct horse battery'
 
 def pytest_report_header(config):
     return 'SQLite %s' % sqlite_version()
+
+
+@pytest.fixture
+def restore_logging():
+    """For tests that call `blog.logs.configure()` (serve does): the process's logging
+    is put back afterwards."""
+    root = logging.getLogger()
+    names = ('waitress.queue', 'peewee.migrations')
+    handlers, level = list(root.handlers), root.level
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, saved in levels.items():
+        logging.getLogger(name).setLevel(saved)
 
 
 @pytest.fixture

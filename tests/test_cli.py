@@ -8,8 +8,10 @@ import sys
 import pytest
 from webtest import TestApp
 
+from blog import cli
 from blog.app import create_app
 from blog.config import Config
+from blog.site import APP_KEY
 from tests.conftest import ROOT, TEST_COST, Auth
 
 PASSWORD = 'correct horse battery'
@@ -169,3 +171,73 @@ def test_env_variables_give_defaults(tmp_path):
     db = str(tmp_path / 'env.db')
     result = run('create-admin', 'root', stdin=PASSWORD, env={'BLOG_DB': db})
     assert result.returncode == 0 and os.path.exists(db)
+
+
+ENV = {'BLOG_DB': 'env.db', 'BLOG_HOST': '192.0.2.7', 'BLOG_PORT': '9001',
+       'BLOG_BASE_URL': 'https://env.test', 'BLOG_TRUSTED_PROXY': '10.0.0.9'}
+
+
+def test_env_variables_give_the_command_line_defaults():
+    config = Config.from_env(ENV)
+    args = cli.build_parser(config).parse_args(['serve'])
+    assert (args.db, args.host, args.port, args.base_url, args.trusted_proxy, args.threads) \
+        == ('env.db', '192.0.2.7', 9001, 'https://env.test', '10.0.0.9', 4)
+    assert args.config is config
+    assert cli.build_parser(config).parse_args(['users']).db == 'env.db'
+
+
+def test_flags_override_env_variables():
+    args = cli.build_parser(Config.from_env(ENV)).parse_args([
+        'serve', '--db', 'flag.db', '--host', '::1', '--port', '9002', '--base-url',
+        'https://flag.test', '--trusted-proxy', '10.0.0.10', '--threads', '8'])
+    assert (args.db, args.host, args.port, args.base_url, args.trusted_proxy, args.threads) \
+        == ('flag.db', '::1', 9002, 'https://flag.test', '10.0.0.10', 8)
+
+
+def test_config_from_env_has_threads_and_trusted_proxy():
+    config = Config.from_env({})
+    assert (config.threads, config.trusted_proxy) == (4, None)
+    config = Config.from_env({'BLOG_TRUSTED_PROXY': '10.0.0.9', 'BLOG_THREADS': '9'})
+    # --threads only: there is no environment variable for it.
+    assert (config.threads, config.trusted_proxy) == (4, '10.0.0.9')
+    assert Config.from_env({}, threads=2, trusted_proxy=None).threads == 2
+
+
+@pytest.mark.parametrize('port', ['abc', '0', '70000', '80 80'])
+def test_a_bad_blog_port_is_a_value_error_naming_it(port):
+    with pytest.raises(ValueError, match='^BLOG_PORT: port must be'):
+        Config.from_env({'BLOG_PORT': port})
+
+
+@pytest.mark.parametrize('command', [['serve'], ['users'], ['serve', '--port', '9003']],
+                         ids=['serve', 'users', 'serve-with-port-flag'])
+def test_a_bad_blog_port_is_a_one_line_error_for_every_command(tmp_path, command):
+    db = tmp_path / 'blog.db'
+    db.touch()
+    result = run(*command, '--db', str(db), env={'BLOG_PORT': 'abc'})
+    assert result.returncode == 2
+    assert result.stderr == "run.py: error: BLOG_PORT: port must be a number, got 'abc'\n"
+    assert result.stdout == ''
+
+
+def test_serve_gives_waitress_its_config(tmp_path, monkeypatch, restore_logging):
+    import waitress
+    calls = []
+
+    class FakeServer:
+        def run(self):
+            calls[-1]['app'].config[APP_KEY].close()
+
+    def create_server(app, **settings):
+        calls.append(dict(settings, app=app))
+        return FakeServer()
+    monkeypatch.setattr(waitress, 'create_server', create_server)
+    monkeypatch.setenv('BLOG_TRUSTED_PROXY', '10.0.0.9')
+    monkeypatch.setenv('BLOG_HOST', '127.0.0.2')
+    assert cli.main(['serve', '--db', str(tmp_path / 'blog.db'), '--port', '9004',
+                     '--threads', '3']) == 0
+    (settings,) = calls
+    assert (settings['host'], settings['port'], settings['threads']) == ('127.0.0.2', 9004, 3)
+    assert settings['trusted_proxy'] == '10.0.0.9'
+    assert settings['trusted_proxy_headers'] == {'x-forwarded-for', 'x-forwarded-proto'}
+    assert settings['app'].config[APP_KEY].config.trusted_proxy == '10.0.0.9'
