@@ -167,13 +167,5 @@ def make_post(app):
     return factory
 
 
-@pytest.fixture
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ['PASSWORD', 'TEST_COST', 'csrf_from', 'DRAFT', 'PUBLISHED', 'ROOT']
