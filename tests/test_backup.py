@@ -8,7 +8,11 @@ import sys
 import threading
 import urllib.request
 
+import pytest
+
 from tests.server import ROOT, Browser, Server
+
+pytestmark = pytest.mark.server
 
 
 def test_backup_while_serving_then_restore(tmp_path):
