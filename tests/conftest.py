@@ -1,9 +1,12 @@
 """Shared fixtures: an app on a temp-file database, a WebTest client, an `auth`
 helper that signs in through the real forms, and factories for users and posts."""
 
+import json
 import logging
 import os
 import re
+import shlex
+import sys
 
 import pytest
 from webtest import TestApp
@@ -185,13 +188,68 @@ def make_post(app):
     return factory
 
 
-@pytest.fixture
-def free_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+# The renderer child's own code (blog.markdown._child_main sets its CPU, core-dump
+# and memory limits), with the renderer swapped for a loop that never ends: the
+# kernel's CPU limit stops it, as it stops a pathological body, without needing a
+# body slow enough for the machine the tests run on. Before spinning it writes down
+# the limits it runs under, for tests to check.
+_SPINNING_CHILD = """\
+import json
+import resource
+import sys
 
+from blog import markdown
+
+
+def spin(source):
+    with open(%(record)r, 'w') as fh:
+        json.dump({'cpu': resource.getrlimit(resource.RLIMIT_CPU),
+                   'core': resource.getrlimit(resource.RLIMIT_CORE),
+                   'chars': len(source)}, fh)
+    while True:
+        pass
+
+
+markdown.render_markdown = spin
+markdown._child_main(sys.argv[3:])  # after '-m blog.markdown': SECONDS BYTES
+"""
+
+
+class SpinningRenderer:
+    """What the stand-in child recorded (None until one ran)."""
+
+    def __init__(self, record):
+        self.record = record
+
+    def limits(self):
+        if not self.record.exists():
+            return None
+        return json.loads(self.record.read_text())
+
+
+@pytest.fixture
+def spinning_renderer(tmp_path, monkeypatch):
+    """Long bodies go to a renderer child that uses CPU until its limit (1 s) stops
+    it: every long save is refused as too slow, in about a second."""
+    from blog import markdown
+
+    record = tmp_path / 'spinning-child.json'
+    script = tmp_path / 'spinning_child.py'
+    script.write_text(_SPINNING_CHILD % {'record': str(record)})
+    # markdown.PYTHON is run as `PYTHON -m blog.markdown SECONDS BYTES`; a shell
+    # script in its place runs the stand-in with those arguments instead.
+    python = tmp_path / 'python'
+    python.write_text('#!/bin/sh\nexec %s %s "$@"\n'
+                      % (shlex.quote(sys.executable), shlex.quote(str(script))))
+    python.chmod(0o755)
+    monkeypatch.setattr(markdown, 'PYTHON', str(python))
+    monkeypatch.setattr(markdown, 'RENDER_SECONDS', 1)
+    return SpinningRenderer(record)
+
+
+# Longer than markdown.INLINE_CHARS (so it goes to the child) and quick to render for
+# real: only the stand-in makes it too slow.
+LONG_BODY = 'Plain prose, quick to turn into HTML. ' * 1000
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 __all__ = ['PASSWORD', 'TEST_COST', 'csrf_from', 'DRAFT', 'PUBLISHED', 'ROOT']

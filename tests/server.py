@@ -12,6 +12,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from tests.conftest import PASSWORD
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -84,8 +86,6 @@ class Server:
 class Browser:
     """urllib with its own cookie jar; redirects are not followed (to see the 303s)."""
 
-    password = 'correct horse battery'
-
     def __init__(self, base):
         self.base = base
         self.jar = http.cookiejar.CookieJar()
@@ -120,14 +120,13 @@ class Browser:
     def register(self, username):
         """Sign up (which signs in); returns the status."""
         status, _, _ = self.request('/register', {
-            'username': username, 'password': self.password,
-            'password_confirm': self.password, 'csrf_token': self.csrf('/register')})
+            'username': username, 'password': PASSWORD, 'password_confirm': PASSWORD,
+            'csrf_token': self.csrf('/register')})
         return status
 
     def sign_in(self, username):
         """Sign in with the shared test password; asserts the 303."""
         status, _, _ = self.request('/login', {
-            'username': username, 'password': self.password,
-            'csrf_token': self.csrf('/login')})
+            'username': username, 'password': PASSWORD, 'csrf_token': self.csrf('/login')})
         assert status == 303, status
         return self

@@ -9,7 +9,6 @@ import threading
 from urllib.parse import quote
 
 import pytest
-from webtest import TestApp
 
 from blog import admin as admin_module
 from blog.db import db
@@ -17,16 +16,6 @@ from blog.models import AuditEntry, Post, Session, User
 from tests.conftest import PUBLISHED, ROOT, Auth, csrf_from
 
 XSS = '<script>alert("x")</script>'
-_addresses = iter(range(10, 250))
-
-
-def signed_in(app, username):
-    """A new browser (own cookie jar) signed in as `username`."""
-    client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.%d' % next(_addresses)})
-    Auth(client).login(username)
-    return client
-
-
 def fresh(username):
     return User.get(User.username == username)
 
@@ -65,8 +54,8 @@ def bob(make_user):
 
 
 @pytest.fixture
-def admin_client(app, root, bob):
-    return signed_in(app, 'root')
+def admin_client(client_for, root, bob):
+    return client_for('root')
 
 
 # --- permissions --------------------------------------------------------------
@@ -76,8 +65,8 @@ ROUTES = ['/admin/users', '/admin/users?q=bo&page=1', '/admin/users/bob', '/admi
 
 @pytest.mark.parametrize('path', ROUTES)
 @pytest.mark.parametrize('who, status', [(None, 303), ('bob', 403), ('root', 200)])
-def test_get_permission_matrix(app, root, bob, dbconn, path, who, status):
-    client = signed_in(app, who) if who else TestApp(app)
+def test_get_permission_matrix(client_for, root, bob, dbconn, path, who, status):
+    client = client_for(who)
     response = client.get(path, status=status)
     if status == 303:
         assert response.headers['Location'].startswith('/login?next=/admin/users')
@@ -87,8 +76,8 @@ def test_get_permission_matrix(app, root, bob, dbconn, path, who, status):
 
 
 @pytest.mark.parametrize('who, status', [(None, 303), ('bob', 403), ('root', 303)])
-def test_post_permission_matrix(app, root, bob, dbconn, who, status):
-    client = signed_in(app, who) if who else TestApp(app)
+def test_post_permission_matrix(client_for, root, bob, dbconn, who, status):
+    client = client_for(who)
     token = csrf_from(client.get('/login'))  # anonymous visitors get a session too
     client.post('/admin/users/bob', {'csrf_token': token, 'version': '1',
                                      'display_name': 'Changed', 'is_active': '1'},
@@ -107,9 +96,9 @@ def test_unknown_user_is_404(admin_client, dbconn, method, name):
                           status=404)
 
 
-def test_admin_link_in_the_header_only_for_admins(app, root, bob, dbconn):
-    assert 'href="/admin/users"' in signed_in(app, 'root').get('/').text
-    assert 'href="/admin/users"' not in signed_in(app, 'bob').get('/').text
+def test_admin_link_in_the_header_only_for_admins(client_for, root, bob, dbconn):
+    assert 'href="/admin/users"' in client_for('root').get('/').text
+    assert 'href="/admin/users"' not in client_for('bob').get('/').text
 
 
 # --- the list ---------------------------------------------------------------------
@@ -265,10 +254,10 @@ def test_admin_email_must_be_unique(admin_client, make_user, bob, dbconn):
 
 # --- conflicts between the admin and the user -----------------------------------------
 
-def test_admin_stale_form_after_user_saved_gets_409_and_can_overwrite(app, admin_client, bob,
-                                                                      dbconn):
+def test_admin_stale_form_after_user_saved_gets_409_and_can_overwrite(client_for, admin_client,
+                                                                      bob, dbconn):
     admin_form = admin_client.get('/admin/users/bob').forms['user-form']
-    user_client = signed_in(app, 'bob')
+    user_client = client_for('bob')
     settings = user_client.get('/settings').forms['settings-form']
     settings['display_name'] = 'Bob by himself'
     settings['bio'] = 'My own words'
@@ -297,9 +286,9 @@ def test_admin_stale_form_after_user_saved_gets_409_and_can_overwrite(app, admin
     assert changes['display_name'] == ['Bob by himself', 'Bob by the admin']
 
 
-def test_conflict_compares_checkboxes(app, root, bob, dbconn, make_user):
+def test_conflict_compares_checkboxes(client_for, root, bob, dbconn, make_user):
     make_user('root2', is_admin=True)
-    first, second = signed_in(app, 'root'), signed_in(app, 'root2')
+    first, second = client_for('root'), client_for('root2')
     stale = second.get('/admin/users/bob').forms['user-form']
     edit(first, 'bob', 303, is_active=False)
     stale['display_name'] = 'Renamed'
@@ -310,8 +299,8 @@ def test_conflict_compares_checkboxes(app, root, bob, dbconn, make_user):
     assert active_row.index('>no<') < active_row.index('>yes<')  # saved no, yours yes
 
 
-def test_user_stale_settings_after_admin_edit_gets_409(app, admin_client, bob, dbconn):
-    user_client = signed_in(app, 'bob')
+def test_user_stale_settings_after_admin_edit_gets_409(client_for, admin_client, bob, dbconn):
+    user_client = client_for('bob')
     stale = user_client.get('/settings').forms['settings-form']
     edit(admin_client, 'bob', 303, display_name='Set by admin')
     stale['bio'] = 'Typed by bob'
@@ -323,10 +312,10 @@ def test_user_stale_settings_after_admin_edit_gets_409(app, admin_client, bob, d
     assert fresh('bob').bio == ''
 
 
-def test_stale_but_identical_admin_form_is_303(app, admin_client, bob, dbconn):
+def test_stale_but_identical_admin_form_is_303(client_for, admin_client, bob, dbconn):
     stale = admin_client.get('/admin/users/bob').forms['user-form']
-    signed_in(app, 'bob')  # a sign-in does not change the version
-    user_client = signed_in(app, 'bob')
+    client_for('bob')  # a sign-in does not change the version
+    user_client = client_for('bob')
     form = user_client.get('/settings').forms['settings-form']
     form['display_name'] = 'Same'
     form.submit(status=303)
@@ -357,14 +346,14 @@ def test_an_inactive_admin_does_not_count(app, admin_client, make_user, dbconn):
     assert 'last active administrator' in response.text
 
 
-def test_with_another_admin_you_may_demote_yourself(app, admin_client, make_user, dbconn):
+def test_with_another_admin_you_may_demote_yourself(client_for, admin_client, make_user, dbconn):
     make_user('root2', is_admin=True)
     response = edit(admin_client, 'root', 303, is_admin=False)
     assert response.headers['Location'] == '/settings?notice=saved'
     assert not fresh('root').is_admin
     admin_client.get('/admin/users', status=403)  # on the very next request
     # root2 is now the last admin, and cannot leave either.
-    second = signed_in(app, 'root2')
+    second = client_for('root2')
     edit(second, 'root2', 422, is_active=False)
 
 
@@ -375,10 +364,10 @@ def test_deactivating_yourself_signs_you_out(app, admin_client, make_user, dbcon
     assert 'Signed in as' not in admin_client.get('/').text
 
 
-def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(app, root, make_user,
+def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(client_for, root, make_user,
                                                                     dbconn, monkeypatch):
     make_user('root2', is_admin=True)
-    clients = {'root': signed_in(app, 'root'), 'root2': signed_in(app, 'root2')}
+    clients = {'root': client_for('root'), 'root2': client_for('root2')}
     forms = {name: client.get('/admin/users/%s' % other).forms['user-form']
              for (name, client), other in zip(clients.items(), ['root2', 'root'], strict=True)}
     barrier = threading.Barrier(2)
@@ -409,11 +398,11 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(app, root, m
 
 # --- deactivation and promotion -------------------------------------------------------
 
-def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(app, admin_client, bob,
+def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(client_for, admin_client, bob,
                                                                  make_post, dbconn):
     post = make_post(bob, title='Still here')
-    bob_client = signed_in(app, 'bob')
-    other_bob = signed_in(app, 'bob')
+    bob_client = client_for('bob')
+    other_bob = client_for('bob')
     assert 'Signed in as' in bob_client.get('/').text
     assert Session.select().where(Session.user == bob.id).count() == 2
 
@@ -421,7 +410,7 @@ def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(app, admin_clie
     assert Session.select().where(Session.user == bob.id).count() == 0
     assert 'Signed in as' not in bob_client.get('/').text
     other_bob.get('/settings', status=303)
-    Auth(TestApp(app)).login('bob', status=422)
+    Auth(client_for()).login('bob', status=422)
     assert Post.get_by_id(post.id).status == PUBLISHED
     changes = json.loads(AuditEntry.get(AuditEntry.user == bob.id).changes)
     assert changes == {'is_active': [True, False]}
@@ -429,11 +418,11 @@ def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(app, admin_clie
     assert 'deactivated' in page.text
 
     edit(admin_client, 'bob', 303, is_active=True)  # reactivated: may sign in again
-    Auth(TestApp(app)).login('bob', status=303)
+    Auth(client_for()).login('bob', status=303)
 
 
-def test_promotion_takes_effect_on_the_next_request(app, admin_client, bob, dbconn):
-    bob_client = signed_in(app, 'bob')
+def test_promotion_takes_effect_on_the_next_request(client_for, admin_client, bob, dbconn):
+    bob_client = client_for('bob')
     bob_client.get('/admin/users', status=403)
     edit(admin_client, 'bob', 303, is_admin=True)
     assert bob_client.get('/admin/users').status_code == 200
@@ -442,10 +431,11 @@ def test_promotion_takes_effect_on_the_next_request(app, admin_client, bob, dbco
 
 # --- escaping -------------------------------------------------------------------------
 
-def test_display_name_and_bio_are_escaped_on_every_admin_page(app, admin_client, bob, dbconn):
+def test_display_name_and_bio_are_escaped_on_every_admin_page(client_for, admin_client, bob,
+                                                               dbconn):
     edit(admin_client, 'bob', 303, display_name=XSS, bio=XSS + '\n<b>bold</b>')
     pages = [admin_client.get('/admin/users'), admin_client.get('/admin/users/bob'),
-             admin_client.get('/admin/users?q=script'), signed_in(app, 'bob').get('/settings')]
+             admin_client.get('/admin/users?q=script'), client_for('bob').get('/settings')]
     stale = admin_client.get('/admin/users/bob').forms['user-form']
     edit(admin_client, 'bob', 303, display_name='Plain')
     stale['bio'] = XSS + ' mine'

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
-PASSWORD = 'correct horse battery'
 
 
 def form_value(text, name):
@@ -29,10 +29,7 @@ def test_deactivated_user_is_signed_out_at_once(tmp_path):
 
     with Server(db_path) as server:
         bob = Browser(server.url)
-        status, _, _ = bob.request('/register', {
-            'username': 'bob', 'password': PASSWORD, 'password_confirm': PASSWORD,
-            'csrf_token': bob.csrf('/register')})
-        assert status == 303
+        assert bob.register('bob') == 303
         assert 'Signed in as' in bob.request('/settings')[2]
 
         admin = Browser(server.url)

@@ -78,10 +78,6 @@ def test_form_page_starts_a_session_with_one_csrf_token(client):
     assert first == second
 
 
-def test_create_app_builds_a_fresh_app_each_time(config):
-    assert create_app(config) is not create_app(config)
-
-
 def test_secure_cookie_when_base_url_is_https(tmp_path):
     from webtest import TestApp
 

@@ -7,7 +7,7 @@ from webtest import TestApp
 
 from blog.db import db
 from blog.models import Session, User
-from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import PASSWORD, Auth, csrf_from
 
 
 def register(client, username='alice', password=PASSWORD, confirm=None, status=303):
@@ -177,10 +177,7 @@ def test_throttling_per_username(client, auth, make_user):
     # another username from another address is not affected
     other = TestApp(client.app, extra_environ={'REMOTE_ADDR': '198.51.100.7'})
     make_user('bob')
-    page = other.get('/login')
-    form = page.forms['login-form']
-    form['username'], form['password'] = 'bob', PASSWORD
-    form.submit(status=303)
+    Auth(other).login('bob')
 
 
 def test_throttle_forgets_aged_out_keys_without_being_asked():
@@ -201,11 +198,9 @@ def test_throttling_per_address_allows_at_least_50(client, auth):
     auth.login('another', 'wrong password!', status=429)
 
 
-def test_change_password_ends_other_sessions(app, client, auth, make_user, dbconn):
+def test_change_password_ends_other_sessions(client, auth, client_for, make_user, dbconn):
     make_user('alice')
-    other = TestApp(app)
-    Auth2 = type(auth)
-    Auth2(other).login('alice')
+    other = client_for('alice')
     auth.login('alice')
     page = client.get('/settings/password')
     form = page.forms['password-form']
@@ -285,13 +280,10 @@ def test_logout_requires_post(client):
     client.get('/logout', status=405)
 
 
-def test_utf8_form_fields_are_decoded(client, make_user):
+def test_utf8_form_fields_are_decoded(auth, make_user):
     # A UTF-8 password must reach check_password as the same text it was hashed from.
     make_user('alice', password='pässwörd ünïcode ✓')
-    page = client.get('/login')
-    form = page.forms['login-form']
-    form['username'], form['password'] = 'alice', 'pässwörd ünïcode ✓'
-    form.submit(status=303)
+    auth.login('alice', 'pässwörd ünïcode ✓')
 
 
 def test_invalid_utf8_is_400(client):

@@ -8,13 +8,11 @@ import sys
 import threading
 import urllib.request
 
+import pytest
+
 from tests.server import ROOT, Browser, Server
 
-PASSWORD = 'correct horse battery'
-
-
-def register(base, username):
-    return Browser(base).register(username)
+pytestmark = pytest.mark.server
 
 
 def test_backup_while_serving_then_restore(tmp_path):
@@ -22,10 +20,10 @@ def test_backup_while_serving_then_restore(tmp_path):
     copy = tmp_path / 'copy.db'
     with Server(db) as server:
         for i in range(3):
-            assert register(server.url, 'before%d' % i) == 303
+            assert Browser(server.url).register('before%d' % i) == 303
         statuses = []
         writers = [threading.Thread(target=lambda i=i: statuses.append(
-            register(server.url, 'during%d' % i))) for i in range(6)]
+            Browser(server.url).register('during%d' % i))) for i in range(6)]
         for thread in writers:
             thread.start()
         result = subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), 'backup',
@@ -49,9 +47,5 @@ def test_backup_while_serving_then_restore(tmp_path):
 
     # The copy is a working database: serve it and sign in as a user it holds.
     with Server(copy) as restored:
-        browser = Browser(restored.url)
-        token = browser.csrf('/login')
-        status, _, _ = browser.request('/login', {
-            'username': 'before0', 'password': PASSWORD, 'csrf_token': token})
-        assert status == 303
+        Browser(restored.url).sign_in('before0')  # asserts the 303
         assert urllib.request.urlopen(restored.url + '/healthz').read() == b'ok'

@@ -13,12 +13,11 @@ import sys
 import pytest
 
 from tests import browser
+from tests.conftest import PASSWORD
 from tests.server import ROOT, Server
 
 REASON = browser.why_no_browser()
 pytestmark = [pytest.mark.server, pytest.mark.skipif(REASON is not None, reason=REASON or '')]
-
-PASSWORD = 'correct horse battery'
 
 
 @pytest.fixture(scope='module')

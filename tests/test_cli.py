@@ -12,9 +12,7 @@ from blog import cli
 from blog.app import create_app
 from blog.config import Config
 from blog.site import APP_KEY
-from tests.conftest import ROOT, TEST_COST, Auth
-
-PASSWORD = 'correct horse battery'
+from tests.conftest import PASSWORD, ROOT, TEST_COST, Auth
 
 
 def run(*args, stdin='', env=None):
@@ -125,9 +123,9 @@ def test_set_password_refusals(tmp_path, args, stdin, message):
 
 
 @pytest.mark.parametrize('args, stdin, message', [
-    (['set-password', 'root'], b'\xffcorrect horse battery\n', 'not valid UTF-8'),
+    (['set-password', 'root'], b'\xff' + PASSWORD.encode() + b'\n', 'not valid UTF-8'),
     (['set-password', 'ro\not'], b'', 'there is no user'),
-    (['create-admin', 'root2'], b'\xfe\xffcorrect horse battery\n', 'not valid UTF-8'),
+    (['create-admin', 'root2'], b'\xfe\xff' + PASSWORD.encode() + b'\n', 'not valid UTF-8'),
 ])
 def test_bad_bytes_and_names_are_one_line_errors(tmp_path, args, stdin, message):
     db = str(tmp_path / 'blog.db')

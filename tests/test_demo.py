@@ -13,7 +13,7 @@ from blog.app import create_app
 from blog.cli import main
 from blog.config import Config
 from blog.markdown import render_markdown
-from tests.conftest import TEST_COST
+from tests.conftest import TEST_COST, Auth
 
 
 @pytest.fixture
@@ -117,9 +117,7 @@ def test_demo_authors_sign_in_with_the_printed_password(demo_db):
                                ('not the password',)).fetchone()
         assert wrong == (0,)
     client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
-    form = client.get('/login').forms['login-form']
-    form['username'], form['password'] = username, password
-    form.submit(status=303)
+    Auth(client).login(username, password)
     assert 'Signed in as' in client.get('/').text
 
 

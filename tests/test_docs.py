@@ -180,8 +180,8 @@ def test_every_table_a_cached_page_reads_moves_the_cache_on(site, client, people
     read = traced_tables - {'site_state', 'json_each'}
     assert {'post', 'user', 'post_tag'} <= read
     bumping = {}
-    for name, table, sql in db.execute_sql(
-            "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
+    for table, sql in db.execute_sql(
+            "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"):
         if 'site_state' in sql:
             event = re.search(r'AFTER\s+(INSERT|UPDATE|DELETE)', sql, re.I).group(1).upper()
             bumping.setdefault(table, set()).add(event)

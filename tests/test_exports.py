@@ -16,7 +16,7 @@ from blog.archive import parse_markdown, post_to_markdown, slugify
 from blog.config import Config
 from blog.db import db, hash_password
 from blog.models import DRAFT, Post, User
-from tests.conftest import PASSWORD, ROOT, TEST_COST
+from tests.conftest import PASSWORD, ROOT, TEST_COST, Auth
 
 
 def run(*args):
@@ -70,22 +70,13 @@ def everything():
                    p.updated_at, p.published_at, p.html) for p in with_authors())
 
 
-def signed_in(client, username, status=303):
-    page = client.get('/login')
-    form = page.forms['login-form']
-    form['username'] = username
-    form['password'] = PASSWORD
-    form.submit(status=status)
-    return client
-
-
 def test_anonymous_is_sent_to_sign_in(client):
     response = client.get('/settings/export', status=303)
     assert response.headers['Location'] == '/login?next=/settings/export'
 
 
-def test_author_exports_own_posts_drafts_included(client, site):
-    signed_in(client, 'alice')
+def test_author_exports_own_posts_drafts_included(client, auth, site):
+    auth.login('alice')
     response = client.get('/settings/export')
     assert response.headers['Content-Type'] == 'application/zip'
     assert response.headers['Content-Disposition'].startswith(
@@ -120,16 +111,16 @@ def test_author_exports_own_posts_drafts_included(client, site):
     ('alice', '0', 200),
     ('root', '1', 200),
 ])
-def test_only_admins_export_everything(client, site, user, all_param, status):
-    signed_in(client, user)
+def test_only_admins_export_everything(client, auth, site, user, all_param, status):
+    auth.login(user)
     response = client.get('/settings/export?all=' + all_param, status=status)
     if status == 200 and user == 'root':
         authors = {name.split('/')[0] for name in members(response.body)}
         assert authors == {'alice', 'bob'}
 
 
-def test_round_trip_through_the_command_line(client, site, tmp_path):
-    signed_in(client, 'root')
+def test_round_trip_through_the_command_line(client, auth, site, tmp_path):
+    auth.login('root')
     first = client.get('/settings/export?all=1').body
     path = tmp_path / 'export.zip'
     path.write_bytes(first)
@@ -155,8 +146,8 @@ def test_round_trip_through_the_command_line(client, site, tmp_path):
     assert imported['alice'].display_name == 'Alice "Al" Liddell ✓'
     assert not imported['alice'].is_active
     second_client = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.1'})
-    signed_in(second_client, 'alice', status=422)  # imported authors cannot sign in...
-    signed_in(second_client, 'admin')
+    Auth(second_client).login('alice', status=422)  # imported authors cannot sign in...
+    Auth(second_client).login('admin')
     second = second_client.get('/settings/export?all=1').body
     assert members(second) == members(first)  # ...and nothing was lost
     with zipfile.ZipFile(io.BytesIO(second)) as a, zipfile.ZipFile(io.BytesIO(first)) as b:

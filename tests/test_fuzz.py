@@ -21,7 +21,7 @@ from blog.config import Config
 from blog.db import db, hash_password
 from blog.markdown import render_markdown
 from blog.models import Post, User, utcnow
-from tests.conftest import PASSWORD, TEST_COST, csrf_from
+from tests.conftest import PASSWORD, TEST_COST, Auth, csrf_from
 
 PARAM = re.compile(r'<([a-zA-Z_]+)(?::[^>]*)?>')
 FIELDS = ['title', 'body', 'status', 'tags', 'version', 'username', 'password',
@@ -71,9 +71,7 @@ def clients(fuzz_app):
         client = TestApp(fuzz_app)
         page = client.get('/login')
         if who != 'anonymous':
-            form = page.forms['login-form']
-            form['username'], form['password'] = who, PASSWORD
-            form.submit(status=303)
+            Auth(client).login(who)
             page = client.get('/login')
         made[who] = ('blog_session=' + client.cookies['blog_session'], csrf_from(page))
     return made

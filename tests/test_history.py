@@ -7,7 +7,7 @@ import pytest
 from blog import conflicts, history
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, User
-from tests.conftest import csrf_from
+from tests.conftest import LONG_BODY, csrf_from
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 
@@ -102,15 +102,13 @@ def test_revision_page_shows_the_diff_and_a_restore_form(story):
     assert form['version'].value == '3'
 
 
-def test_restoring_a_body_too_slow_to_render_is_422(story, monkeypatch):
-    from blog import markdown
+def test_restoring_a_body_too_slow_to_render_is_422(story, spinning_renderer):
     from blog.models import Revision
     post_id, alice, _root = story
     # A revision saved when the limit was higher (or the machine faster).
     with db.connection_context():
-        Revision.update(body='![[' * 100_000).where(
+        Revision.update(body=LONG_BODY).where(
             (Revision.post == post_id) & (Revision.version == 1)).execute()
-    monkeypatch.setattr(markdown, 'RENDER_SECONDS', 1)
     page = alice.get('/posts/%d/revisions/1' % post_id)
     response = restore_form(page, post_id, 1).submit(status=422)
     assert 'takes too long to turn into HTML' in response.text

@@ -46,17 +46,13 @@ def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
     db.close_all()
 
 
-def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(app, client, auth,
+def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, client, auth,
                                                                  make_user, make_post, dbconn):
     """The newest post is deleted and a new one made: the old form must not hit it."""
-    from webtest import TestApp
-
-    from tests.conftest import Auth
     alice = make_user('alice')
     make_user('root', is_admin=True)
     post = make_post(alice, title='Old', body='old body', status=PUBLISHED)
-    admin = TestApp(app)
-    Auth(admin).login('root')
+    admin = client_for('root')
     stale = admin.get('/posts/%d/edit' % post.id).forms['post-form']
 
     auth.login('alice')

@@ -14,10 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
-PASSWORD = 'correct horse battery'
 WRITERS = 16
 
 
@@ -31,11 +31,7 @@ def test_sixteen_simultaneous_edits_of_one_version(tmp_path):
 
     with Server(db_path, threads=WRITERS) as server:
         alice = Browser(server.url)
-        token, _, _ = alice.form('/register')
-        status, _, _ = alice.request('/register', {
-            'username': 'alice', 'password': PASSWORD, 'password_confirm': PASSWORD,
-            'csrf_token': token})
-        assert status == 303
+        assert alice.register('alice') == 303
         token, _, _ = alice.form('/posts/new')
         status, headers, _ = alice.request('/posts/new', {
             'csrf_token': token, 'title': 'Contended', 'body': 'The original text.',

@@ -8,7 +8,7 @@ from blog import posts, tagging
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, PostTag, Revision, User
 from blog.queries import posts as queries
-from tests.conftest import csrf_from
+from tests.conftest import LONG_BODY, csrf_from
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 
@@ -527,22 +527,21 @@ def test_the_editor_sends_multipart_and_any_script_round_trips(browser):
     assert (post.title, post.body) == (title, 'Текст 日本語 😀 *b*\n\nsecond')
 
 
-SLOW_BODY = '![[' * 100_000  # about 5 s of markdown-it-py on the development machine
-
-
-def test_a_body_too_slow_to_render_is_422_with_input_kept(browser, people, make_post,
-                                                          monkeypatch):
-    from blog import markdown
-    monkeypatch.setattr(markdown, 'RENDER_SECONDS', 1)
-    alice = browser('alice')
-    page = new_post(alice, expect=422, title='Kept title', body=SLOW_BODY)
+def test_a_body_too_slow_to_render_is_422_with_input_kept(browser, spinning_renderer):
+    page = new_post(browser('alice'), expect=422, title='Kept title', body=LONG_BODY)
     error = re.search(r'<p class="error" id="f-body-error">([^<]*)</p>', page.text)
     assert error and 'takes too long to turn into HTML' in error.group(1)
-    assert page.forms['post-form']['body'].value == SLOW_BODY
+    assert page.forms['post-form']['body'].value == LONG_BODY
     assert page.forms['post-form']['title'].value == 'Kept title'
+    with db.connection_context():
+        assert Post.select().count() == 0
+
+
+def test_an_edit_too_slow_to_render_is_422_and_saves_nothing(browser, people, make_post,
+                                                             spinning_renderer):
     post = make_post(people['alice'], title='Fine', body='Fine body')
-    form = edit_form(alice, post.id)
-    form['body'] = SLOW_BODY
+    form = edit_form(browser('alice'), post.id)
+    form['body'] = LONG_BODY
     page = form.submit(status=422)
     assert 'takes too long to turn into HTML' in page.text
     assert page.forms['post-form']['version'].value == '1'

@@ -14,7 +14,8 @@ from tests.server import Browser, Server
 pytestmark = pytest.mark.server
 
 
-def signed_in(base, username):
+def writer(base, username):
+    """A new author, signed up over HTTP, holding the csrf token their saves send."""
     browser = Browser(base)
     assert browser.register(username) == 303
     browser.token = browser.csrf('/posts/new')
@@ -41,7 +42,7 @@ def edit_post(browser, post_id, version, title, body):
 
 def test_readers_and_writers_at_once(tmp_path):
     with Server(tmp_path / 'blog.db', threads=4) as server:
-        writers = [signed_in(server.url, 'writer%d' % i) for i in range(4)]
+        writers = [writer(server.url, 'writer%d' % i) for i in range(4)]
         statuses, acknowledged = [], []
         lock = threading.Lock()
 
@@ -89,7 +90,7 @@ def test_readers_and_writers_at_once(tmp_path):
 def test_sigkill_while_saving_loses_no_acknowledged_save(tmp_path):
     db = tmp_path / 'blog.db'
     server = Server(db, threads=4).start()
-    authors = [signed_in(server.url, 'author%d' % i) for i in range(3)]
+    authors = [writer(server.url, 'author%d' % i) for i in range(3)]
     acknowledged = []  # (post_id, version, body) for every 303
     lock = threading.Lock()
     stop = threading.Event()

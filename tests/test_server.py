@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
-PASSWORD = 'correct horse battery'
 
 
 def test_sign_up_and_sign_in_over_http(tmp_path):

@@ -1,11 +1,10 @@
 """/settings: your own profile, validated, saved optimistically, 409 on a stale form."""
 
 import pytest
-from webtest import TestApp
 
 from blog.models import User
 from blog.queries import people as people_queries
-from tests.conftest import Auth, csrf_from
+from tests.conftest import csrf_from
 
 XSS = '<script>alert("x")</script>'
 
@@ -206,9 +205,8 @@ def test_profile_text_is_escaped_on_settings_and_conflict_pages(app, client, ali
     assert '<script>' not in page.text and '&lt;script&gt;' in page.text
 
 
-def test_a_second_session_sees_the_saved_profile(app, client, alice, dbconn):
-    other = TestApp(app, extra_environ={'REMOTE_ADDR': '192.0.2.9'})
-    Auth(other).login('alice')
+def test_a_second_session_sees_the_saved_profile(client_for, client, alice, dbconn):
+    other = client_for('alice')
     submit(client, 303, display_name='From the first')
     assert other.get('/settings').forms['settings-form']['display_name'].value == \
         'From the first'
