@@ -81,17 +81,20 @@ def compare(fields, saved, mine):
 
 
 def render_conflict(*, heading, fields, saved, mine, saved_by, saved_at, version,
-                    action, discard_url, extra_actions=(), errors=None):
+                    action, discard_url, extra_actions=(), errors=None, merge=None):
     """The 409 page. `saved`/`mine` map field names to values.
 
     `extra_actions` are (formaction URL, button label) pairs: more ways out that
     submit the same form elsewhere (posts offer "save mine as a new draft").
+    `merge` (blog.editing.Merge), when a three-way merge ran, gives the parts that
+    overlap, each with a choice of theirs, mine or both.
     """
     return render('conflicts/page.html', status=409, heading=heading,
                   rows=compare(fields, saved, mine), mine=mine, saved_by=saved_by,
                   saved_at=saved_at, version=version, action=action,
                   discard_url=discard_url, extra_actions=extra_actions,
-                  errors=errors or {})
+                  errors=errors or {}, merge=merge, saved=saved,
+                  labels={field.name: field.label for field in fields})
 
 
 __all__ = ['Field', 'diff_html', 'compare', 'render_conflict']

@@ -14,7 +14,7 @@ for the few statements of the write.
 
 from bottle import HTTPError
 
-from blog import sessions
+from blog import merging, sessions
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
@@ -116,8 +116,87 @@ def save_post(post_id, version, values, user, html):
     return SaveResult(SAVED, post, changes)
 
 
-def conflict_page(post, mine, user):
-    """The 409 page for a save that lost the race against `post` (the row now)."""
+MERGE_TRIES = 3  # merges in a row before a save that keeps losing races gets the 409
+MERGED_FIELDS = ('title', 'status', 'tags')
+
+
+class Merge:
+    """What a three-way merge of a stale edit found: the version it started from
+    (`base`), the newer version it met (`theirs_version`), the fields changed on
+    both sides (`clashing`) and the body's parts (None when the body merged)."""
+
+    def __init__(self, base_version, theirs_version, base, clashing=(), parts=None,
+                 saver=None):
+        self.base_version = base_version
+        self.theirs_version = theirs_version
+        self.base = base
+        self.clashing = list(clashing)
+        self.parts = parts
+        self.saver = saver
+
+    @property
+    def conflicts(self):
+        """The body's conflict parts, numbered as the conflict form's choices are."""
+        return merging.conflicts(self.parts or [])
+
+
+def merge_values(base, theirs, mine, field_choices=None, part_choices=None):
+    """Merge `mine` with `theirs` from `base` (dicts of CONTENT): (values, clashing
+    field names, body parts or None). With choices (from the conflict form) the
+    clashing fields and body parts are resolved by them, and nothing clashes."""
+    values, clashing = merging.merge_fields(base, theirs, mine, MERGED_FIELDS)
+    if field_choices is not None:
+        for name in clashing:
+            if field_choices.get(name) == merging.THEIRS:
+                values[name] = theirs[name]
+        clashing = []
+    body, parts = merging.merge_text(base['body'], theirs['body'], mine['body'])
+    if parts is not None and part_choices is not None:
+        body, parts = merging.resolve(parts, part_choices), None
+    values['body'] = body
+    return values, clashing, parts
+
+
+def save_or_merge(post_id, version, values, user, html, choices=None):
+    """save_post(), and a stale version merged instead of refused: the changes
+    saved since `version` and the user's are combined where they do not overlap
+    and saved (SAVED, with `merge`), else CONFLICT with `merge` holding the
+    overlapping parts. `choices` = (field choices, part choices) from the conflict
+    form (with the version they were made against) resolves the overlaps, when the
+    version met is still that one. Rendering happens outside the write lock."""
+    result = save_post(post_id, version, values, user, html)
+    base_version, tries = version, 0
+    while result.outcome == CONFLICT and tries < MERGE_TRIES:
+        tries += 1
+        theirs_row = result.row
+        base = post_queries.version_values(post_id, base_version)
+        if base is None:  # the version the editor started from is gone: no merge
+            return result
+        theirs = {name: getattr(theirs_row, name) for name in CONTENT}
+        fields, parts = None, None
+        if choices and choices[2] == theirs_row.version:
+            fields, parts = choices[0], choices[1]
+        merged, clashing, body_parts = merge_values(base, theirs, values, fields, parts)
+        saver = post_queries.user_by_id(theirs_row.updated_by_id)
+        merge = Merge(base_version, theirs_row.version, base, clashing, body_parts, saver)
+        if clashing or body_parts is not None:
+            result.merge = merge
+            return result
+        errors = {}
+        merged_html = render_body(merged['body'], errors, theirs_row)
+        if merged_html is None:
+            result.merge = merge
+            return result
+        result = save_post(post_id, theirs_row.version, merged, user, merged_html)
+        result.merge = merge
+        # Another save may have landed meanwhile: merge again, from what we met.
+        base_version, values, choices = theirs_row.version, merged, None
+    return result
+
+
+def conflict_page(post, mine, user, merge=None):
+    """The 409 page for a save that lost the race against `post` (the row now);
+    with `merge`, the overlapping parts to choose from."""
     saver = post_queries.user_by_id(post.updated_by_id)
     if saver is None:
         saved_by = 'Someone'
@@ -125,20 +204,22 @@ def conflict_page(post, mine, user):
         saved_by = 'You (in another tab or window)'
     else:
         saved_by = saver.name
-    edit = url('post_edit', post_id=post.id)
     return render_conflict(
         heading=post.title, fields=CONFLICT_FIELDS, saved=form_values(post),
         mine=mine, saved_by=saved_by, saved_at=post.updated_at,
-        version=post.version, action=edit,
+        version=post.version, action=url('post_edit', post_id=post.id),
         discard_url=url('post_edit', post_id=post.id, notice='discarded'),
-        extra_actions=[(url('post_new', **{'as': 'draft'}), 'Save mine as a new draft')])
+        extra_actions=[(url('post_new', **{'as': 'draft'}), 'Save mine as a new draft')],
+        merge=merge)
 
 
 def finish_save(post_id, result, mine, user, notice='saved'):
-    """Answer a save_post() result: 303 to the post, the 409 page, or 404."""
+    """Answer a save result: 303 to the post (noting a merge), the 409 page, or 404."""
     if result.outcome == CONFLICT:
-        return conflict_page(result.row, mine, user)
+        return conflict_page(result.row, mine, user, result.merge)
     if result.outcome == MISSING:
         raise HTTPError(404, 'This post was deleted.')
+    if result.outcome == SAVED and result.merge is not None:
+        notice = 'merged'
     see_other(url('post', post_id=post_id,
                   notice=notice if result.outcome == SAVED else 'unchanged'))

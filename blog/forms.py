@@ -109,10 +109,10 @@ def safe_next(target, default='/'):
 VERSION_MAX_DIGITS = 18  # 64-bit integers; longer is never a real version
 
 
-def read_version():
+def read_version(name='version'):
     """The hidden `version` field of an editor as an int; a missing or garbled one
     is a malformed request (400)."""
-    raw = field('version').strip()
+    raw = field(name).strip()
     if not (raw.isascii() and raw.isdigit()) or len(raw) > VERSION_MAX_DIGITS:
         raise HTTPError(400, 'The form did not say which version it edits. '
                              'Go back, reload the page and try again.')

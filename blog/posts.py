@@ -12,13 +12,14 @@ from blog import forms, sessions
 from blog.cache import cached_page
 from blog.db import write_transaction
 from blog.editing import (
+    MERGED_FIELDS,
     can_edit,
     check_editable,
     finish_save,
     form_values,
     load_editable,
     render_body,
-    save_post,
+    save_or_merge,
 )
 from blog.markdown import plain_excerpt
 from blog.models import DRAFT, PUBLISHED, STATUSES, Post, utcnow
@@ -33,6 +34,7 @@ TITLE_MAX = 200
 # Characters. The editor posts multipart/form-data, so text goes as UTF-8 unescaped and
 # 600,000 characters of ASCII fit the 1 MiB request limit (about 350,000 of CJK).
 BODY_MAX = 600_000
+MAX_PARTS = 10_000  # conflict parts read from one form, at most
 
 
 def normalize_body(text):
@@ -114,8 +116,12 @@ def _post_page(post_id, user):
     post = post_queries.post_with_author(post_id)
     if post is None or not (post.is_published or can_edit(user, post)):
         raise HTTPError(404, 'There is no post here.')
+    merged_from = None
+    if forms.query('notice') == 'merged' and can_edit(user, post):
+        # The version the other person saved, which this merge replaced.
+        merged_from = post_queries.post_revision(post.id, post.version - 1)
     return render('posts/show.html', post=post, can_edit=can_edit(user, post),
-                  post_url=absolute_url('post', post_id=post.id),
+                  post_url=absolute_url('post', post_id=post.id), merged_from=merged_from,
                   description=plain_excerpt(post.html, 160) or post.title)
 
 
@@ -147,10 +153,26 @@ def edit(post_id):
     html = None if errors else render_body(values['body'], errors, post)
     if errors:
         return _form(422, values=shown, errors=errors, version=version, **context)
-    result = save_post(post.id, version, values, user, html)
+    choices = None
+    if forms.field('resolve'):
+        # The conflict form's choices: merge again from the version the editor
+        # started from, against the version the form showed as theirs.
+        choices = read_choices(version)
+        version = forms.read_version('merge_base')
+    result = save_or_merge(post.id, version, values, user, html, choices)
     if result.outcome == MISSING:
         return _rescue()
     return finish_save(post.id, result, shown, user)
+
+
+def read_choices(theirs_version):
+    """The conflict form's choices: (per clashing field, per body part, the version
+    they were made against)."""
+    fields = {name: forms.field('choice-' + name) for name in MERGED_FIELDS}
+    parts = []
+    while len(parts) < MAX_PARTS and 'part-%d' % len(parts) in request.forms:
+        parts.append(forms.field('part-%d' % len(parts)))
+    return fields, parts, theirs_version
 
 
 def _rescue():

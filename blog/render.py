@@ -32,6 +32,8 @@ NOTICES = {
     'restored': 'Revision restored.',
     'saved-as-draft': 'Your version was saved as a new draft.',
     'discarded': 'Your edits were discarded; this is the saved version.',
+    'merged': 'Saved. Someone else had saved this post while you were editing; '
+              'their changes and yours did not overlap, so both are kept.',
 }
 
 

@@ -85,16 +85,19 @@ class SaveResult:
     row as saved (SAVED), as found (UNCHANGED, INVALID) or as it is now, someone
     else's version (CONFLICT), and None when the row is gone (MISSING);
     `changes` maps each changed field to (old, new); `errors` maps fields to
-    messages (INVALID).
+    messages (INVALID); `merge` says what a three-way merge did, if one ran.
     """
 
-    __slots__ = ('outcome', 'row', 'changes', 'errors')
+    __slots__ = ('outcome', 'row', 'changes', 'errors', 'merge')
 
-    def __init__(self, outcome, row=None, changes=None, errors=None):
+    def __init__(self, outcome, row=None, changes=None, errors=None, merge=None):
         self.outcome = outcome
         self.row = row
         self.changes = changes or {}
         self.errors = errors or {}
+        # A stale edit merged with a newer version: SAVED with the version merged
+        # in, or CONFLICT with the overlapping parts (see blog.merging).
+        self.merge = merge
 
     def __repr__(self):
         return '<SaveResult %s>' % self.outcome

@@ -467,17 +467,6 @@ def test_save_mine_as_a_new_draft_from_the_conflict_page(browser, people, make_p
     assert original.body == 'alice wins' and original.version == 2
 
 
-def test_conflict_when_the_post_was_unpublished_meanwhile(browser, people, make_post):
-    post = make_post(people['alice'], body='text')
-    alice = browser('alice')
-    tab_a = stale_form(alice, alice, post.id, status=DRAFT)
-    tab_a['body'] = 'more text'
-    page = tab_a.submit(status=409)
-    conflict = form_by_action(page, '/posts/%d/edit' % post.id)
-    assert conflict['status'].value == PUBLISHED  # mine, as I submitted it
-    assert re.search(r'Status</th>\s*<td class="saved-text">draft</td>', page.text)
-
-
 def test_admin_edits_someone_elses_post(browser, people, make_post):
     post = make_post(people['alice'], body='by alice')
     form = edit_form(browser('root'), post.id)

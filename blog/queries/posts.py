@@ -59,3 +59,20 @@ def user_by_id(user_id):
     if user_id is None:
         return None
     return User.get_or_none(User.id == user_id)
+
+
+def version_values(post_id, version):
+    """Title, body, status and tags of version `version` of a post (the row itself
+    when that is its version, else the revision that kept it), or None."""
+    fields = ('title', 'body', 'status', 'tags')
+    post = Post.get_or_none(Post.id == post_id)
+    if post is not None and post.version == version:
+        return {name: getattr(post, name) for name in fields}
+    revision = (Revision
+                .select()
+                .where((Revision.post == post_id) &
+                       (Revision.version == version))
+                .first())
+    if revision is None:
+        return None
+    return {name: getattr(revision, name) for name in fields}
