@@ -18,7 +18,7 @@ from blog import merging, sessions
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
-from blog.models import DRAFT, PUBLISHED
+from blog.models import DRAFT, PUBLISHED, Post, utcnow
 from blog.queries import posts as post_queries
 from blog.responses import see_other
 from blog.urls import url
@@ -83,6 +83,24 @@ def render_body(body, errors, post=None):
     except RenderError as error:
         errors['body'] = str(error)
         return None
+
+
+def create_post(user, values, html, form_id=None):
+    """A new post of `user` at version 1: (post id, True); or, when the new-post
+    form `form_id` made one already, (that post's id, False) and nothing new."""
+    now = utcnow()
+    with write_transaction():
+        if form_id:
+            made = post_queries.post_made_by_form(user.id, form_id)
+            if made is not None:
+                return made, False
+        post = Post(author=user.id, html=html, created_at=now, updated_at=now,
+                    updated_by=user.id,
+                    published_at=now if values['status'] == PUBLISHED else None, **values)
+        post.save_optimistic()
+        if form_id:
+            post_queries.remember_form(user.id, form_id, post.id)
+    return post.id, True
 
 
 def save_post(post_id, version, values, user, html):

@@ -11,6 +11,7 @@ import json
 from peewee import (
     BooleanField,
     CharField,
+    CompositeKey,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -139,6 +140,18 @@ class PostTag(BaseModel):
         indexes = ((('tag', 'post'), True),)
 
 
+class PostForm(BaseModel):
+    """The post a new-post form made (its hidden `form_id`), so a resent form
+    makes no second post."""
+
+    author = ForeignKeyField(User, on_delete='CASCADE', backref='+')
+    form_id = CharField(max_length=64)
+    post = ForeignKeyField(Post, on_delete='CASCADE', backref='+')
+
+    class Meta:
+        primary_key = CompositeKey('author', 'form_id')
+
+
 class SiteState(BaseModel):
     """One row; `generation` is bumped by triggers on every write that can change
     a public page, so caches in any process know when to drop what they hold."""
@@ -156,4 +169,4 @@ class AuditEntry(BaseModel):
     changes = TextField()  # {"field": [old, new], ...}
 
 
-ALL_MODELS = [User, Session, Post, Revision, PostTag, SiteState, AuditEntry]
+ALL_MODELS = [User, Session, Post, Revision, PostTag, PostForm, SiteState, AuditEntry]

@@ -4,6 +4,8 @@ The optimistic save every edit goes through, and who may edit, live in
 blog.editing (restoring a revision uses them too).
 """
 
+import re
+import secrets
 import unicodedata
 
 from bottle import HTTPError, request
@@ -15,6 +17,7 @@ from blog.editing import (
     MERGED_FIELDS,
     can_edit,
     check_editable,
+    create_post,
     finish_save,
     form_values,
     load_editable,
@@ -22,7 +25,7 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT, PUBLISHED, STATUSES, Post, utcnow
+from blog.models import DRAFT, STATUSES
 from blog.queries import posts as post_queries
 from blog.render import render
 from blog.responses import see_other
@@ -35,6 +38,7 @@ TITLE_MAX = 200
 # 600,000 characters of ASCII fit the 1 MiB request limit (about 350,000 of CJK).
 BODY_MAX = 600_000
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
+FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
 
 
 def normalize_body(text):
@@ -77,38 +81,63 @@ def _form(status=200, **context):
     context.setdefault('post', None)
     context.setdefault('version', None)
     context.setdefault('as_draft', False)
+    context.setdefault('form_id', None)
+    context.setdefault('preview', None)
     return render('posts/form.html', status=status, **context)
+
+
+def read_form_id():
+    """The new-post form's hidden `form_id` ('' when absent or not one we made)."""
+    value = forms.field('form_id').strip()
+    return value if FORM_ID.match(value) else ''
+
+
+def new_form_id():
+    """A fresh id for a new-post form."""
+    return secrets.token_urlsafe(16)
+
+
+def _preview(values, shown, errors, **context):
+    """The editor again with the body rendered above it (200); nothing is saved."""
+    html = None if errors.get('body') else render_body(values['body'], errors,
+                                                       context.get('post'))
+    return _form(200, values=shown, errors=errors, preview=html, **context)
 
 
 @sessions.login_required
 def new():
-    """GET: an empty post form. POST: create the post (303 to it).
+    """GET: an empty post form. POST: create the post (303 to it), once per form.
 
     `?as=draft` forces a draft: the conflict page's "save mine as a new draft".
+    The same form sent twice (its hidden `form_id`) makes one post: the second
+    time it is an edit of that post from its first version.
     """
     as_draft = forms.query('as') == 'draft'
     action = url('post_new', **{'as': 'draft' if as_draft else None})
     heading = 'Save your version as a new draft' if as_draft else 'New post'
+    context = {'heading': heading, 'action': action, 'as_draft': as_draft}
     if request.method == 'GET':
         shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': ''}
-        return _form(heading=heading, action=action, values=shown, errors={},
-                     as_draft=as_draft)
+        return _form(values=shown, errors={}, form_id=new_form_id(), **context)
     values, shown, errors = read_form()
     if as_draft:
         values['status'] = shown['status'] = DRAFT
         errors.pop('status', None)
+    form_id = read_form_id() or new_form_id()
+    context['form_id'] = form_id
+    if forms.field('preview'):
+        errors.pop('title', None)  # a preview needs no title yet
+        return _preview(values, shown, errors, **context)
     html = None if errors else render_body(values['body'], errors)
     if errors:
-        return _form(422, heading=heading, action=action, values=shown, errors=errors,
-                     as_draft=as_draft)
+        return _form(422, values=shown, errors=errors, **context)
     user = sessions.current_user()
-    now = utcnow()
-    with write_transaction():
-        post = Post(author=user.id, html=html, created_at=now, updated_at=now,
-                    updated_by=user.id,
-                    published_at=now if values['status'] == PUBLISHED else None, **values)
-        post.save_optimistic()
-    see_other(url('post', post_id=post.id,
+    post_id, made = create_post(user, values, html, form_id)
+    if not made:
+        # This form was sent before: the usual edit rules, from the post it made.
+        result = save_or_merge(post_id, 1, values, user, html)
+        return finish_save(post_id, result, shown, user)
+    see_other(url('post', post_id=post_id,
                   notice='saved-as-draft' if as_draft else 'created'))
 
 
@@ -150,6 +179,9 @@ def edit(post_id):
         return _form(values=form_values(post), errors={}, version=post.version, **context)
     values, shown, errors = read_form()
     version = forms.read_version()
+    if forms.field('preview'):
+        errors.pop('title', None)
+        return _preview(values, shown, errors, version=version, **context)
     html = None if errors else render_body(values['body'], errors, post)
     if errors:
         return _form(422, values=shown, errors=errors, version=version, **context)
@@ -179,7 +211,7 @@ def _rescue():
     """A post deleted while someone edited it: offer their text as a new draft (404)."""
     _values, shown, _errors = read_form()
     return _form(404, heading='This post was deleted', action=url('post_new', **{'as': 'draft'}),
-                 values=shown, as_draft=True, errors={
+                 values=shown, as_draft=True, form_id=new_form_id(), errors={
                      'form': 'The post you were editing was deleted in the meantime. '
                              'Your text is below: save it as a new draft to keep it.'})
 

@@ -709,3 +709,67 @@ def test_post_page_says_when_it_was_updated(browser, people, make_post):
     assert '<time datetime="2020-02-03T04:05:06Z">3 Feb 2020</time>' in page.text
     assert re.search(r'· updated <time datetime="[^"]+">', page.text)
     assert fresh(post.id).published_at == published
+
+
+# --- one post per form, preview -------------------------------------------------
+
+def test_the_same_new_post_form_sent_twice_makes_one_post(browser, people, dbconn):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    assert len(form['form_id'].value) >= 16
+    form['title'], form['body'], form['status'] = 'Once', 'Only once.', PUBLISHED
+    first = form.submit(status=303)
+    again = form.submit(status=303)  # Back, then Save again
+    post_id = post_id_from(first)
+    assert again.location == '/posts/%d?notice=unchanged' % post_id
+    assert Post.select().count() == 1
+
+
+def test_a_resent_form_with_changes_edits_the_post_it_made(browser, people, dbconn):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'], form['status'] = 'Once', 'First text.', PUBLISHED
+    post_id = post_id_from(form.submit(status=303))
+    form['body'] = 'Second text.'  # Back, changed, Save
+    assert form.submit(status=303).location == '/posts/%d?notice=saved' % post_id
+    assert Post.select().count() == 1 and fresh(post_id).body == 'Second text.'
+    assert [r.body for r in revisions(post_id)] == ['First text.']
+
+
+def test_form_ids_belong_to_their_author(browser, people, dbconn):
+    form = browser('alice').get('/posts/new').forms['post-form']
+    form['title'], form['body'] = 'Alice', 'By alice.'
+    form.submit(status=303)
+    bob = browser('bob')
+    token = csrf_from(bob.get('/posts/new'))
+    bob.post('/posts/new', {'title': 'Bob', 'body': 'By bob.', 'status': DRAFT, 'tags': '',
+                            'form_id': form['form_id'].value, 'csrf_token': token}, status=303)
+    assert sorted(p.title for p in Post.select()) == ['Alice', 'Bob']
+
+
+@pytest.mark.parametrize('form_id', ['', 'short', 'x' * 65, 'bad id with spaces!!'])
+def test_odd_form_ids_still_make_a_post(browser, people, dbconn, form_id):
+    alice = browser('alice')
+    token = csrf_from(alice.get('/posts/new'))
+    alice.post('/posts/new', {'title': 'T', 'body': 'B', 'status': DRAFT, 'tags': '',
+                              'form_id': form_id, 'csrf_token': token}, status=303)
+    assert Post.select().count() == 1
+
+
+def test_preview_renders_the_body_and_saves_nothing(browser, people, make_post, dbconn):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'] = '', '## Heading\n\n*soon* <b>bold</b>'
+    page = form.submit('preview', status=200)
+    assert '<h3>Heading</h3>' in page.text and '<em>soon</em>' in page.text
+    assert '&lt;b&gt;bold&lt;/b&gt;' in page.text  # raw HTML stays text
+    kept = page.forms['post-form']
+    assert kept['body'].value == '## Heading\n\n*soon* <b>bold</b>'
+    assert kept['form_id'].value == form['form_id'].value
+    assert Post.select().count() == 0
+    post = make_post(people['alice'], body='old')
+    edit = edit_form(alice, post.id)
+    edit['body'] = 'new *text*'
+    page = edit.submit('preview', status=200)
+    assert '<em>text</em>' in page.text and page.forms['post-form']['version'].value == '1'
+    assert fresh(post.id).body == 'old'

@@ -2,7 +2,7 @@
 
 from peewee import JOIN
 
-from blog.models import Post, Revision, User
+from blog.models import Post, PostForm, Revision, User
 
 
 def post_with_author(post_id):
@@ -76,3 +76,17 @@ def version_values(post_id, version):
     if revision is None:
         return None
     return {name: getattr(revision, name) for name in fields}
+
+
+def post_made_by_form(author_id, form_id):
+    """The id of the post that `author_id`'s new-post form `form_id` made, or None."""
+    return (PostForm
+            .select(PostForm.post)
+            .where((PostForm.author == author_id) &
+                   (PostForm.form_id == form_id))
+            .scalar())
+
+
+def remember_form(author_id, form_id, post_id):
+    """Note that the new-post form `form_id` made post `post_id`."""
+    return PostForm.create(author=author_id, form_id=form_id, post=post_id)
