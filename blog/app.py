@@ -73,25 +73,50 @@ SECURITY_HEADERS = {
 }
 
 
-def guard(callback):
-    """Route plugin: CSRF on every POST; unexpected errors become a logged 500."""
-    @functools.wraps(callback)
-    def wrapper(*args, **kwargs):
-        try:
-            if request.method == 'POST':
-                sessions.check_csrf()
-            return callback(*args, **kwargs)
-        except HTTPResponse:
-            raise
-        except Exception:
-            log.exception('error handling %s %s', request.method, request.path)
-            raise HTTPError(500, 'Something went wrong on our side.') from None
-    return wrapper
+class Guard:
+    """Route plugin: the route's request size limit, CSRF on every POST; unexpected
+    errors become a logged 500.
+
+    Editor routes (installed with `editor=True`) take requests large enough for the
+    longest body in any script, so a body that is too long comes back as a form
+    error with the text kept instead of a bare 413.
+    """
+
+    name = 'guard'
+    api = 2
+
+    def apply(self, callback, route):
+        editor = bool(route.config.get('editor'))
+
+        @functools.wraps(callback)
+        def wrapper(*args, **kwargs):
+            try:
+                check_size(editor)
+                if request.method == 'POST':
+                    sessions.check_csrf()
+                return callback(*args, **kwargs)
+            except HTTPResponse:
+                raise
+            except Exception:
+                log.exception('error handling %s %s', request.method, request.path)
+                raise HTTPError(500, 'Something went wrong on our side.') from None
+        return wrapper
+
+
+def check_size(editor):
+    """413 for a request body over this route's limit; else Bottle may keep a body up
+    to that limit in memory (it reads the limit from the request)."""
+    config = current_site().config
+    limit = config.editor_body_bytes if editor else config.max_body_bytes
+    request.environ[LIMIT_KEY] = limit
+    if request.environ['blog.content_length'] > limit:
+        raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
+                        % (limit // 1024))
 
 
 # Bottle's in-memory limit for a request body, read from the request itself: the
-# limit open_request chose for it (a class attribute would be one value for every
-# app in the process).
+# limit check_size chose for its route (a class attribute would be one value for
+# every app and every route in the process).
 LIMIT_KEY = 'blog.body_limit'
 DEFAULT_MEMFILE_MAX = bottle.BaseRequest.MEMFILE_MAX
 
@@ -120,14 +145,10 @@ def open_request():
     except UnicodeError:
         raise HTTPError(400, 'The address is not valid UTF-8.') from None
     try:
-        length = int(request.environ.get('CONTENT_LENGTH') or 0)
+        request.environ['blog.content_length'] = int(request.environ.get('CONTENT_LENGTH')
+                                                     or 0)
     except ValueError:
         raise HTTPError(400, 'Bad Content-Length.') from None
-    limit = site.config.max_body_bytes
-    request.environ[LIMIT_KEY] = limit
-    if length > limit:
-        raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
-                        % (limit // 1024))
 
 
 def close_request():
@@ -190,7 +211,7 @@ def create_app(config=None):
     site.app = app
     app.add_hook('before_request', open_request)
     app.add_hook('after_request', close_request)
-    app.install(guard)
+    app.install(Guard())
 
     app.route('/healthz', 'GET', healthz, name='healthz')
     app.route('/static/<path:path>', 'GET', static, name='static')

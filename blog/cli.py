@@ -17,7 +17,7 @@ from peewee import DatabaseError
 
 from blog import accounts, archive, forms, logs
 from blog import demo as demo_data
-from blog.config import Config, parse_port
+from blog.config import Config, parse_port, waitress_body_limit
 from blog.queries import people
 from blog.site import APP_KEY, Site
 
@@ -152,7 +152,7 @@ def serve(args):
         server = waitress.create_server(
             app, host=config.host, port=config.port, threads=config.threads, ident='',
             # Above the app's own limit, so the app answers 413 with its page.
-            max_request_body_size=config.max_body_bytes * 4,
+            max_request_body_size=waitress_body_limit(config),
             channel_timeout=60, connection_limit=1000, **proxy)
     except OSError as exc:
         raise OSError('cannot listen on %s:%d: %s'

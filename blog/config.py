@@ -22,8 +22,11 @@ class Config:
     secure_cookies: str = 'auto'
     session_days: int = 30
     # Requests larger than this get the app's own 413 page (waitress's limit is
-    # set above it so the app answers first).
+    # set above both limits so the app answers first).
     max_body_bytes: int = 1024 * 1024
+    # The editors' limit: 600,000 characters of any script (up to 4 bytes each in
+    # UTF-8) as multipart, with room to spare, so a too-long body is a form error.
+    editor_body_bytes: int = 8 * 1024 * 1024
     # Login throttling: failures per username / per client address in a window.
     throttle_window: int = 15 * 60
     throttle_per_user: int = 10
@@ -80,3 +83,9 @@ def parse_port(text):
     if not 0 < port < 65536:
         raise ValueError('port must be between 1 and 65535, got %d' % port)
     return port
+
+
+def waitress_body_limit(config):
+    """waitress's own request limit: above every limit of the app, so the app's
+    413 page answers anything a browser sends."""
+    return 2 * max(config.max_body_bytes, config.editor_body_bytes)

@@ -34,8 +34,8 @@ from blog.urls import POST_ID, absolute_url, url
 from blog.versioning import MISSING
 
 TITLE_MAX = 200
-# Characters. The editor posts multipart/form-data, so text goes as UTF-8 unescaped and
-# 600,000 characters of ASCII fit the 1 MiB request limit (about 350,000 of CJK).
+# Characters. The editor posts multipart/form-data (UTF-8 unescaped), and its routes
+# take requests of Config.editor_body_bytes: 600,000 characters of any script fit.
 BODY_MAX = 600_000
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
@@ -83,6 +83,7 @@ def _form(status=200, **context):
     context.setdefault('as_draft', False)
     context.setdefault('form_id', None)
     context.setdefault('preview', None)
+    context['body_max'] = BODY_MAX
     return render('posts/form.html', status=status, **context)
 
 
@@ -227,7 +228,8 @@ def delete(post_id):
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/posts/new', ['GET', 'POST'], new, name='post_new')
+    app.route('/posts/new', ['GET', 'POST'], new, name='post_new', editor=True)
     app.route('/posts/' + POST_ID, 'GET', show, name='post')
-    app.route('/posts/%s/edit' % POST_ID, ['GET', 'POST'], edit, name='post_edit')
+    app.route('/posts/%s/edit' % POST_ID, ['GET', 'POST'], edit, name='post_edit',
+              editor=True)
     app.route('/posts/%s/delete' % POST_ID, 'POST', delete, name='post_delete')

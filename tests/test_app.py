@@ -126,7 +126,7 @@ def test_413_page_still_shows_who_is_signed_in(client, make_user, auth):
     make_user('alice')
     auth.login('alice')
     token = csrf_from(client.get('/'))
-    body = 'csrf_token=%s&title=%s' % (token, 'x' * (1024 * 1024 + 10))
-    response = client.post('/posts/new', body,
+    body = 'csrf_token=%s&bio=%s' % (token, 'x' * (1024 * 1024 + 10))
+    response = client.post('/settings', body,
                            content_type='application/x-www-form-urlencoded', status=413)
     assert 'Signed in as' in response.text

@@ -211,11 +211,34 @@ def test_large_post_body_is_accepted(browser):
     assert fresh(post_id).version == 2 and revisions(post_id)[0].body == body
 
 
-def test_oversized_request_is_413(browser):
+def test_a_body_over_the_character_limit_is_a_form_error_with_the_text_kept(browser):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    assert 'maxlength="600000"' in alice.get('/posts/new').text
+    form['title'], form['body'] = 'Too long', 'y' * (1024 * 1024 + 1)  # over 1 MiB, too
+    page = form.submit(status=422)
+    assert 'The body can be at most 600000 characters (it has 1048577)' in page.text
+    assert page.forms['post-form']['body'].value == 'y' * (1024 * 1024 + 1)
+    with db.connection_context():
+        assert Post.select().count() == 0
+
+
+def test_the_longest_body_in_four_byte_characters_fits_the_editor(browser, monkeypatch):
+    """600,000 characters of 4-byte UTF-8 (2.4 MB) as multipart: saved, not a 413."""
+    from blog import editing
+    monkeypatch.setattr(editing, 'render_markdown_bounded', lambda body: '<p>many</p>')
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'] = 'Emoji', '\U0001F600' * posts.BODY_MAX
+    post_id = post_id_from(form.submit(status=303))
+    assert fresh(post_id).body == '\U0001F600' * posts.BODY_MAX
+
+
+def test_an_editor_request_over_its_byte_limit_is_413(browser):
     alice = browser('alice')
     token = csrf_from(alice.get('/posts/new'))
     page = alice.post('/posts/new', {'csrf_token': token, 'title': 'Too long',
-                                     'body': 'y' * (1024 * 1024 + 1), 'status': PUBLISHED},
+                                     'body': 'y' * (8 * 1024 * 1024 + 1), 'status': PUBLISHED},
                       status=413)
     assert 'Too large' in page.text
     with db.connection_context():

@@ -146,7 +146,7 @@ def test_sigkill_while_saving_loses_no_acknowledged_save(tmp_path):
 
 @pytest.mark.parametrize('size, who_answers', [
     (2 * 1024 * 1024, 'app'),  # over the app's 1 MiB: the app's own 413 page
-    (6 * 1024 * 1024, 'waitress'),  # over waitress's 4 MiB: waitress's plain 413
+    (20 * 1024 * 1024, 'waitress'),  # over waitress's 16 MiB: waitress's plain 413
 ])
 def test_oversized_bodies_get_413_and_the_server_keeps_serving(tmp_path, size, who_answers):
     import socket
@@ -157,7 +157,7 @@ def test_oversized_bodies_get_413_and_the_server_keeps_serving(tmp_path, size, w
         # megabytes into a connection about to close).
         body = b'title=' + b'x' * (size - 6) if who_answers == 'app' else b'title=xxxx'
         with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
-            sock.sendall(b'POST /posts/new HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+            sock.sendall(b'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n'
                          b'Content-Type: application/x-www-form-urlencoded\r\n'
                          b'Content-Length: %d\r\nConnection: close\r\n\r\n' % size + body)
             answer = b''
