@@ -167,4 +167,5 @@ def edit_user(username):
 def install(app):
     """Add this module's routes to `app`."""
     app.route('/admin/users', 'GET', user_list, name='admin_users')
-    app.route('/admin/users/<username>', ['GET', 'POST'], edit_user, name='admin_user')
+    app.route('/admin/users/<username>', ['GET', 'POST'], edit_user, name='admin_user',
+              editor=True)

@@ -30,6 +30,7 @@ from blog import (
     home,
     logs,
     posts,
+    rescue,
     search,
     sessions,
     settings,
@@ -77,23 +78,30 @@ class Guard:
     """Route plugin: the route's request size limit, CSRF on every POST; unexpected
     errors become a logged 500.
 
-    Editor routes (installed with `editor=True`) take requests large enough for the
-    longest body in any script, so a body that is too long comes back as a form
-    error with the text kept instead of a bare 413.
+    Routes installed with `large_body=True` (the post editor's) take requests large
+    enough for the longest body in any script, so a body that is too long comes
+    back as a form error with the text kept instead of a bare 413. On editor routes
+    (`editor=True`: every form where people type) a POST whose session ended or
+    whose token is stale saves nothing and gets its fields back (blog.rescue).
     """
 
     name = 'guard'
     api = 2
 
     def apply(self, callback, route):
+        large = bool(route.config.get('large_body'))
         editor = bool(route.config.get('editor'))
 
         @functools.wraps(callback)
         def wrapper(*args, **kwargs):
             try:
-                check_size(editor)
+                check_size(large)
                 if request.method == 'POST':
-                    sessions.check_csrf()
+                    problem = sessions.csrf_problem()
+                    if problem is not None and editor:
+                        return keep_what_was_sent(problem)
+                    if problem is not None:
+                        sessions.check_csrf()
                 return callback(*args, **kwargs)
             except HTTPResponse:
                 raise
@@ -103,11 +111,21 @@ class Guard:
         return wrapper
 
 
-def check_size(editor):
+def keep_what_was_sent(problem):
+    """An editor's POST without a valid session and token saves nothing, and shows
+    what was sent: after a sign-in form (401) or in a fresh form (403)."""
+    target = request.fullpath
+    fields = rescue.sent_fields()
+    if problem == sessions.STALE:
+        return rescue.editor_page(fields, target, 'stale', 403)
+    return rescue.ended_page(fields, target, sessions.ended_because_deactivated())
+
+
+def check_size(large):
     """413 for a request body over this route's limit; else Bottle may keep a body up
     to that limit in memory (it reads the limit from the request)."""
     config = current_site().config
-    limit = config.editor_body_bytes if editor else config.max_body_bytes
+    limit = config.editor_body_bytes if large else config.max_body_bytes
     request.environ[LIMIT_KEY] = limit
     if request.environ['blog.content_length'] > limit:
         raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'

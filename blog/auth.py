@@ -7,7 +7,7 @@ uses too.
 
 from bottle import request, response
 
-from blog import accounts, forms, sessions
+from blog import accounts, forms, rescue, sessions
 from blog.models import utcnow
 from blog.queries import people
 from blog.render import render
@@ -69,24 +69,35 @@ def login():
     username = forms.normalize_username(forms.field('username'))
     password = forms.field('password')
     values = {'username': username, 'next': next_path}
+    # An editor's fields, carried through this sign-in by the page that kept them
+    # when the session had ended (blog.rescue).
+    carried = rescue.sent_fields(rescue.PREFIX)
     # No username is longer than 30 characters: a longer one is counted by its
     # start, so a megabyte of name cannot sit in the throttle's memory.
     throttle_key = username[:31]
     wait = _throttle().retry_after(throttle_key, _client_address())
     if wait:
         response.set_header('Retry-After', str(wait))
-        return render('auth/login.html', status=429, values=values, errors={
-            'form': 'Too many failed sign-ins. Try again in %d minutes.' % (wait // 60 + 1)})
+        errors = {'form': 'Too many failed sign-ins. Try again in %d minutes.'
+                          % (wait // 60 + 1)}
+        if carried:
+            return rescue.ended_page(carried, next_path, errors=errors, status=429)
+        return render('auth/login.html', status=429, values=values, errors=errors)
 
     user = accounts.authenticate(username, password)
     if user is None or not user.is_active:
         _throttle().failed(throttle_key, _client_address())
+        if carried:
+            return rescue.ended_page(carried, next_path, errors={'form': SIGN_IN_FAILED},
+                                     status=422)
         return render('auth/login.html', status=422, values=values,
                       errors={'form': SIGN_IN_FAILED})
 
     _throttle().succeeded(throttle_key)
     accounts.signed_in(user, password)
     sessions.sign_in(user)
+    if carried:
+        return rescue.editor_page(carried, next_path, 'resumed', 200)
     see_other(next_path)
 
 
@@ -125,6 +136,6 @@ def change_password():
 def install(app):
     """Add this module's routes to `app`."""
     app.route('/register', ['GET', 'POST'], register, name='register')
-    app.route('/login', ['GET', 'POST'], login, name='login')
+    app.route('/login', ['GET', 'POST'], login, name='login', large_body=True)
     app.route('/logout', 'POST', logout, name='logout')
     app.route('/settings/password', ['GET', 'POST'], change_password, name='password')

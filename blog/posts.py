@@ -228,8 +228,9 @@ def delete(post_id):
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/posts/new', ['GET', 'POST'], new, name='post_new', editor=True)
+    app.route('/posts/new', ['GET', 'POST'], new, name='post_new', editor=True,
+              large_body=True)
     app.route('/posts/' + POST_ID, 'GET', show, name='post')
     app.route('/posts/%s/edit' % POST_ID, ['GET', 'POST'], edit, name='post_edit',
-              editor=True)
+              editor=True, large_body=True)
     app.route('/posts/%s/delete' % POST_ID, 'POST', delete, name='post_delete')

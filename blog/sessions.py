@@ -25,6 +25,7 @@ COOKIE_NAME = 'blog_session'
 TOUCH_EVERY = datetime.timedelta(minutes=10)
 
 _STATE = 'blog.session'  # request.environ key: the Session row, or None
+_DEACTIVATED = 'blog.session_deactivated'
 
 
 def _hash(token):
@@ -49,6 +50,7 @@ def load():
     if session.user_id is not None and not session.user.is_active:
         # A deactivated user's sessions end (they are also deleted on deactivation).
         people.delete_session(session.token_hash)
+        request.environ[_DEACTIVATED] = True
         _write_cookie('')
         return None
     if now - session.last_seen_at > TOUCH_EVERY:
@@ -95,11 +97,28 @@ def csrf_token():
     return ensure().csrf_token
 
 
-def check_csrf():
-    """Refuse (403) a POST whose csrf_token is missing or not this session's."""
+ENDED, STALE = 'ended', 'stale'
+
+
+def csrf_problem():
+    """None when this POST's csrf_token is its session's; else why not: ENDED when
+    no one is signed in (the form's session is gone), STALE when someone is but the
+    token is another session's (signed out and in again elsewhere)."""
     session = current_session()
     sent = request.forms.getunicode('csrf_token') or ''
-    if session is None or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+    if session is not None and hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+        return None
+    return STALE if current_user() is not None else ENDED
+
+
+def ended_because_deactivated():
+    """True when this request's session ended because its user was deactivated."""
+    return bool(request.environ.get(_DEACTIVATED))
+
+
+def check_csrf():
+    """Refuse (403) a POST whose csrf_token is missing or not this session's."""
+    if csrf_problem() is not None:
         raise HTTPError(403, 'The form has expired or did not come from this site. '
                              'Go back, reload the page and try again.')
 

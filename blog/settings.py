@@ -46,4 +46,4 @@ def settings():
 
 def install(app):
     """Add this module's routes to `app`."""
-    app.route('/settings', ['GET', 'POST'], settings, name='settings')
+    app.route('/settings', ['GET', 'POST'], settings, name='settings', editor=True)

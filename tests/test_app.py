@@ -56,8 +56,8 @@ def test_unexpected_error_is_a_500_page_without_traceback(app, client, caplog):
 def test_body_over_the_limit_is_413(client):
     token = csrf_from(client.get('/login'))
     body = 'csrf_token=%s&username=%s' % (token, 'x' * (1024 * 1024 + 10))
-    response = client.post('/login', body, content_type='application/x-www-form-urlencoded',
-                           status=413)
+    response = client.post('/register', body,
+                           content_type='application/x-www-form-urlencoded', status=413)
     assert '<h1>Too large</h1>' in response.text
 
 

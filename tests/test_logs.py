@@ -52,7 +52,7 @@ def test_one_access_line_per_response_of_every_kind(client, make_user, make_post
     client.get('/no/such/page?q=1', status=404)
     token = csrf_from(client.get('/login'))
     body = 'csrf_token=%s&username=%s' % (token, 'x' * (1024 * 1024 + 10))
-    client.post('/login', body, content_type='application/x-www-form-urlencoded', status=413)
+    client.post('/register', body, content_type='application/x-www-form-urlencoded', status=413)
     client.head('/')
 
     seen = [(m['method'], m['path'], m['status'], m['bytes']) for m in access()]
@@ -62,7 +62,7 @@ def test_one_access_line_per_response_of_every_kind(client, make_user, make_post
         ('GET', '/static/style.css', '200', style.headers['Content-Length']),
         ('GET', '/no/such/page', '404', seen[3][3]),
         ('GET', '/login', '200', seen[4][3]),
-        ('POST', '/login', '413', seen[5][3]),
+        ('POST', '/register', '413', seen[5][3]),
         ('HEAD', '/', '200', str(len(page.body))),
     ]
     assert all(int(line) > 0 for line in (seen[3][3], seen[4][3], seen[5][3]))

@@ -157,7 +157,7 @@ def test_oversized_bodies_get_413_and_the_server_keeps_serving(tmp_path, size, w
         # megabytes into a connection about to close).
         body = b'title=' + b'x' * (size - 6) if who_answers == 'app' else b'title=xxxx'
         with socket.create_connection(('127.0.0.1', server.port), timeout=30) as sock:
-            sock.sendall(b'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+            sock.sendall(b'POST /register HTTP/1.1\r\nHost: 127.0.0.1\r\n'
                          b'Content-Type: application/x-www-form-urlencoded\r\n'
                          b'Content-Length: %d\r\nConnection: close\r\n\r\n' % size + body)
             answer = b''
