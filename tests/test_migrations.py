@@ -50,7 +50,8 @@ def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
 
 def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, client, auth,
                                                                  make_user, make_post, dbconn):
-    """The newest post is deleted and a new one made: the old form must not hit it."""
+    """The newest post is deleted for good and a new one made: the old form must not
+    hit it."""
     alice = make_user('alice')
     make_user('root', is_admin=True)
     post = make_post(alice, title='Old', body='old body', status=PUBLISHED)
@@ -60,6 +61,7 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     auth.login('alice')
     token = csrf_from(client.get('/posts/new'))
     client.post('/posts/%d/delete' % post.id, {'csrf_token': token}, status=303)
+    client.post('/trash/%d/purge' % post.id, {'csrf_token': token}, status=303)
     created = client.post('/posts/new', {'title': 'Brand new', 'body': 'new body',
                                          'status': 'published', 'tags': '',
                                          'csrf_token': token}, status=303)
