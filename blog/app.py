@@ -17,6 +17,7 @@ import os
 
 import bottle
 from bottle import Bottle, HTTPError, HTTPResponse, request, response, static_file
+from peewee import OperationalError
 
 from blog import (
     admin,
@@ -35,6 +36,8 @@ from blog import (
     sessions,
     settings,
     tags,
+    trash,
+    trashing,
 )
 from blog.cache import Cache
 from blog.config import Config
@@ -48,7 +51,7 @@ STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
 MODULES = [auth, home, authors, posts, history, settings, admin, feeds, search, tags,
-           discovery, exports]
+           discovery, exports, trash]
 
 ERROR_TITLES = {
     400: 'Bad request',
@@ -209,6 +212,20 @@ def static(path):
     return resp
 
 
+def _sweep_trash(site):
+    """Purge a first batch of old trash at start: a site nobody deletes posts on
+    still empties its trash (every showing of /trash and every delete sweep too)."""
+    with site.activated():
+        site.backend.connect()
+        try:
+            trashing.sweep()
+        except OperationalError:
+            # Serving matters more than purging on time (a read-only or busy file).
+            log.exception('could not purge old posts from the trash at start')
+        finally:
+            site.backend.close()
+
+
 def create_app(config=None):
     """Build a new Bottle app for `config` (defaults from the environment)."""
     config = config or Config.from_env()
@@ -218,6 +235,7 @@ def create_app(config=None):
                                   config.throttle_per_address))
     for name in site.migrate():
         log.info('applied migration %s', name)
+    _sweep_trash(site)
     # Idempotent, the same for every app: the value itself comes from each request.
     bottle.BaseRequest.MEMFILE_MAX = property(_memfile_max)
 

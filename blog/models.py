@@ -23,7 +23,10 @@ from blog.db import database
 from blog.versioning import BaseVersionedModel
 
 DRAFT, PUBLISHED = 'draft', 'published'
-STATUSES = (DRAFT, PUBLISHED)
+STATUSES = (DRAFT, PUBLISHED)  # what the editor offers
+# A deleted post, in the trash until restored or purged (blog.trashing); the status
+# it had is kept in trashed_status.
+TRASHED = 'trashed'
 
 
 def utcnow():
@@ -96,12 +99,17 @@ class Post(BaseModel, BaseVersionedModel):
     title = CharField(max_length=200)
     body = TextField()  # Markdown source
     html = TextField()  # sanitized HTML, rendered once at save
-    status = CharField(max_length=10, default=DRAFT, choices=[(s, s) for s in STATUSES])
+    status = CharField(max_length=10, default=DRAFT,
+                       choices=[(s, s) for s in STATUSES + (TRASHED,)])
     tags = JSONListField(default=list)
     created_at = Timestamp()
     updated_at = Timestamp()
     updated_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
     published_at = Timestamp(null=True, default=None)  # set when first published
+    # Set while the post is in the trash (status TRASHED), None otherwise.
+    trashed_status = CharField(max_length=10, null=True)
+    deleted_at = Timestamp(null=True, default=None)
+    deleted_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
 
     @property
     def is_published(self):

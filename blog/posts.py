@@ -10,9 +10,8 @@ import unicodedata
 
 from bottle import HTTPError, request
 
-from blog import forms, sessions
+from blog import forms, sessions, trashing
 from blog.cache import cached_page
-from blog.db import write_transaction
 from blog.editing import (
     MERGED_FIELDS,
     can_edit,
@@ -219,11 +218,10 @@ def _rescue():
 
 @sessions.login_required
 def delete(post_id):
-    """POST: delete the post (its revisions go with it); 303 to the homepage."""
+    """POST: move the post to the trash; 303 to the trash, whose notice offers undo."""
     post = load_editable(post_id)
-    with write_transaction():
-        post_queries.delete_post(post.id)
-    see_other(url('home', notice='deleted'))
+    trashing.trash_post(post.id, sessions.current_user())
+    see_other(url('trash', notice='trashed', undo=post.id))
 
 
 def install(app):

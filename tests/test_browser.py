@@ -185,3 +185,22 @@ def test_admin_edits_a_profile(site, driver, pages):
     check_page(driver, pages, 'admin-user')
     visit(driver, site, '/authors/alice')
     assert 'Alice Liddell' in driver.page_source
+
+
+def test_delete_lands_in_the_trash_and_undo_brings_the_post_back(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    sign_in(driver, site, 'alice')
+    visit(driver, site, '/posts/new')
+    fill(driver, {'title': 'Soon in the trash', 'body': 'Not for long.', 'status': 'published'})
+    submit(driver)
+    post_url = driver.current_url.split('?')[0]
+    driver.find_element(By.CSS_SELECTOR, '.delete-post summary').click()
+    submit(driver, '.delete-post form')
+    assert '/trash' in driver.current_url
+    main = driver.find_element(By.TAG_NAME, 'main').text
+    assert 'moved to the trash' in main and 'Soon in the trash' in main
+    check_page(driver, pages, 'trash')
+    submit(driver, '.undo-form')
+    assert driver.current_url.split('?')[0] == post_url
+    assert driver.find_element(By.CSS_SELECTOR, 'main h1').text == 'Soon in the trash'
+    check_page(driver, pages, 'trash-restored')

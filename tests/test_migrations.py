@@ -1,6 +1,8 @@
 """The schema's migrations: a database made by an older version moves forward
 without losing anything."""
 
+import pytest
+from peewee import IntegrityError
 from playhouse.migrations import Runner
 
 from blog.db import MIGRATIONS_DIR
@@ -48,7 +50,8 @@ def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
 
 def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, client, auth,
                                                                  make_user, make_post, dbconn):
-    """The newest post is deleted and a new one made: the old form must not hit it."""
+    """The newest post is deleted for good and a new one made: the old form must not
+    hit it."""
     alice = make_user('alice')
     make_user('root', is_admin=True)
     post = make_post(alice, title='Old', body='old body', status=PUBLISHED)
@@ -58,6 +61,7 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     auth.login('alice')
     token = csrf_from(client.get('/posts/new'))
     client.post('/posts/%d/delete' % post.id, {'csrf_token': token}, status=303)
+    client.post('/trash/%d/purge' % post.id, {'csrf_token': token}, status=303)
     created = client.post('/posts/new', {'title': 'Brand new', 'body': 'new body',
                                          'status': 'published', 'tags': '',
                                          'csrf_token': token}, status=303)
@@ -67,3 +71,58 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     stale.submit(status=404)  # the rescue page, with the admin's text kept
     titles = [row[0] for row in dbconn.execute_sql('SELECT title FROM post')]
     assert titles == ['Brand new']
+
+
+def test_trash_rebuild_keeps_rows_indexes_triggers_and_the_id_counter(tmp_path):
+    db = SqliteBackend(str(tmp_path / 'old.db')).database
+    with db.connection_context():
+        Runner(db, directory=MIGRATIONS_DIR).up(target='0006_post_ids_never_reused')
+        db.execute_sql("INSERT INTO user (username, password, created_at, updated_at) "
+                       "VALUES ('a', 'x', 0, 0)")
+        for i in range(1, 5):
+            db.execute_sql(
+                "INSERT INTO post (author_id, title, body, html, status, tags, created_at, "
+                "updated_at, published_at) VALUES (1, ?, 'word', 'h', 'published', "
+                "'[\"x\"]', 0, 0, ?)", ('title %d' % i, i))
+        db.execute_sql("INSERT INTO revision (post_id, version, title, body, tags, status, "
+                       "saved_at) VALUES (3, 1, 't', 'b', '[]', 'draft', 0)")
+        db.execute_sql('DELETE FROM post WHERE id = 4')  # the counter stays at 4
+        before = set(db.execute_sql("SELECT type, name FROM sqlite_master "
+                                    "WHERE tbl_name = 'post'").fetchall())
+
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0007_trash' in applied
+        after = set(db.execute_sql("SELECT type, name FROM sqlite_master "
+                                   "WHERE tbl_name = 'post'").fetchall())
+        assert before < after  # every index and trigger is back, the new indexes too
+        assert {('index', 'post_trashed_at'), ('index', 'post_trashed_author')} <= after
+        assert db.execute_sql('SELECT id, title, status, published_at, trashed_status, '
+                              'deleted_at FROM post ORDER BY id').fetchall() == [
+            (i, 'title %d' % i, PUBLISHED, i, None, None) for i in range(1, 4)]
+        assert db.execute_sql('SELECT count(*) FROM revision').fetchone()[0] == 1
+        assert db.execute_sql("SELECT name, seq FROM sqlite_sequence").fetchall() \
+            == [('post', 4)]
+        assert db.execute_sql('PRAGMA foreign_keys').fetchone()[0] == 1
+        assert db.execute_sql('PRAGMA integrity_check').fetchone()[0] == 'ok'
+
+        # The new states are allowed, with the trash columns in step; others are not.
+        db.execute_sql("UPDATE post SET status = 'pending' WHERE id = 1")
+        db.execute_sql("UPDATE post SET trashed_status = status, status = 'trashed', "
+                       "deleted_at = 5 WHERE id = 2")
+        for bad in ("UPDATE post SET status = 'bogus' WHERE id = 1",
+                    "UPDATE post SET status = 'trashed' WHERE id = 3",
+                    "UPDATE post SET deleted_at = 5 WHERE id = 3",
+                    "UPDATE post SET trashed_status = 'trashed', status = 'trashed', "
+                    "deleted_at = 5 WHERE id = 3"):
+            with pytest.raises(IntegrityError):
+                db.execute_sql(bad)
+        # The triggers came back, cascades work, and ids are still never reused.
+        db.execute_sql("UPDATE post SET title = 'renamed' WHERE id = 1")
+        assert db.execute_sql("SELECT rowid FROM post_search WHERE post_search MATCH "
+                              "'renamed'").fetchall() == [(1,)]
+        db.execute_sql('DELETE FROM post WHERE id = 3')
+        assert db.execute_sql('SELECT count(*) FROM revision').fetchone()[0] == 0
+        db.execute_sql("INSERT INTO post (author_id, title, body, html, status, tags, "
+                       "created_at, updated_at) VALUES (1, 'new', 'b', 'h', 'draft', '[]', 0, 0)")
+        assert db.execute_sql('SELECT max(id) FROM post').fetchone()[0] == 5
+    db.close_all()

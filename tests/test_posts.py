@@ -610,7 +610,8 @@ def test_editing_a_post_deleted_meanwhile_keeps_the_text(browser, people, make_p
 # --- deleting -------------------------------------------------------------------
 
 @pytest.mark.parametrize('who', ['alice', 'root'])
-def test_delete_removes_post_revisions_and_tags(browser, people, make_post, who):
+def test_delete_moves_the_post_to_the_trash(browser, people, make_post, who):
+    """Revisions and tags are kept for a restore (tests/test_trash.py has the rest)."""
     post = make_post(people['alice'], tags=['gone'])
     client = browser(who)
     form = edit_form(client, post.id)
@@ -618,11 +619,11 @@ def test_delete_removes_post_revisions_and_tags(browser, people, make_post, who)
     form.submit(status=303)
     page = client.get('/posts/%d' % post.id)
     response = form_by_action(page, '/posts/%d/delete' % post.id).submit(status=303)
-    assert response.location == '/?notice=deleted'
-    assert 'Post deleted.' in response.follow().text
+    assert response.location == '/trash?notice=trashed&undo=%d' % post.id
+    assert 'moved to the trash' in response.follow().text
+    assert fresh(post.id).status == 'trashed'
     with db.connection_context():
-        assert Post.get_or_none(Post.id == post.id) is None
-        assert Revision.select().count() == 0 and PostTag.select().count() == 0
+        assert Revision.select().count() == 1 and PostTag.select().count() == 1
     client.get('/posts/%d' % post.id, status=404)
 
 
@@ -796,3 +797,15 @@ def test_preview_renders_the_body_and_saves_nothing(browser, people, make_post, 
     page = edit.submit('preview', status=200)
     assert '<em>text</em>' in page.text and page.forms['post-form']['version'].value == '1'
     assert fresh(post.id).body == 'old'
+
+
+def test_a_form_resent_after_its_post_went_to_the_trash_makes_a_new_one(browser, people,
+                                                                        dbconn):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'] = 'Once', 'Text kept.'
+    first = post_id_from(form.submit(status=303))
+    token = csrf_from(alice.get('/posts/new'))
+    alice.post('/posts/%d/delete' % first, {'csrf_token': token}, status=303)
+    second = post_id_from(form.submit(status=303))
+    assert second != first and fresh(second).body == 'Text kept.'

@@ -226,6 +226,12 @@ def test_index_follows_every_kind_of_write_through_the_forms(client, alice, auth
     assert found(client, 'capybara') == ['Capybara again']
     page = client.get('/posts/%d' % post_id)
     client.post('/posts/%d/delete' % post_id, {'csrf_token': csrf_from(page)}, status=303)
+    assert _index_ok() == {post_id}  # the trash keeps the row and its index entry...
+    assert found(client, 'capybara') == []  # ...and the search never shows it
+    client.post('/trash/%d/restore' % post_id, {'csrf_token': csrf_from(page)}, status=303)
+    assert found(client, 'capybara') == ['Capybara again']
+    client.post('/posts/%d/delete' % post_id, {'csrf_token': csrf_from(page)}, status=303)
+    client.post('/trash/%d/purge' % post_id, {'csrf_token': csrf_from(page)}, status=303)
     assert _index_ok() == set() and found(client, 'capybara') == []
 
 

@@ -1,16 +1,22 @@
-"""Queries for one post: reading it, its revisions, and the editor's writes."""
+"""Queries for one post: reading it, its revisions, and the editor's writes.
+
+A post in the trash is not found here: its page, editor and history answer 404
+until it is restored (the trash's own queries are in `blog.queries.trash`).
+"""
 
 from peewee import JOIN
 
-from blog.models import Post, PostForm, Revision, User
+from blog.models import TRASHED, Post, PostForm, Revision, User
 
 
 def post_with_author(post_id):
-    """The post `post_id` with its author joined (one query), or None."""
+    """The post `post_id` with its author joined (one query), or None (also when
+    it is in the trash)."""
     return (Post
             .select(Post, User)
             .join(User, on=(Post.author == User.id))
-            .where(Post.id == post_id)
+            .where((Post.id == post_id) &
+                   (Post.status != TRASHED))
             .first())
 
 
@@ -38,8 +44,13 @@ def post_revision(post_id, version):
 
 
 def post_row(post_id):
-    """The post row alone (no author), or None: what a save reads under its lock."""
-    return Post.get_or_none(Post.id == post_id)
+    """The post row alone (no author), or None (also when it is in the trash): what
+    a save reads under its lock, so a post trashed meanwhile is never saved onto."""
+    return (Post
+            .select()
+            .where((Post.id == post_id) &
+                   (Post.status != TRASHED))
+            .first())
 
 
 def add_revision(post_id, saved):
@@ -47,11 +58,6 @@ def add_revision(post_id, saved):
     return Revision.create(post=post_id, version=saved['version'], title=saved['title'],
                            body=saved['body'], tags=saved['tags'], status=saved['status'],
                            saved_by=saved['updated_by'], saved_at=saved['updated_at'])
-
-
-def delete_post(post_id):
-    """Delete a post; its revisions and tag rows go with it (ON DELETE CASCADE)."""
-    return Post.delete().where(Post.id == post_id).execute()
 
 
 def user_by_id(user_id):
@@ -79,14 +85,23 @@ def version_values(post_id, version):
 
 
 def post_made_by_form(author_id, form_id):
-    """The id of the post that `author_id`'s new-post form `form_id` made, or None."""
+    """The id of the post that `author_id`'s new-post form `form_id` made, or None
+    (also when that post is in the trash: the form then makes a new one)."""
     return (PostForm
             .select(PostForm.post)
+            .join(Post, on=(PostForm.post == Post.id))
             .where((PostForm.author == author_id) &
-                   (PostForm.form_id == form_id))
+                   (PostForm.form_id == form_id) &
+                   (Post.status != TRASHED))
             .scalar())
 
 
 def remember_form(author_id, form_id, post_id):
-    """Note that the new-post form `form_id` made post `post_id`."""
+    """Note that the new-post form `form_id` made post `post_id` (in place of a
+    trashed post it made before)."""
+    (PostForm
+     .delete()
+     .where((PostForm.author == author_id) &
+            (PostForm.form_id == form_id))
+     .execute())
     return PostForm.create(author=author_id, form_id=form_id, post=post_id)

@@ -4,7 +4,7 @@ sitemap, and export and import."""
 from peewee import JOIN, fn
 
 from blog.db import backend
-from blog.models import PUBLISHED, Post, PostTag, User
+from blog.models import PUBLISHED, TRASHED, Post, PostTag, User
 
 
 def published_posts():
@@ -121,11 +121,12 @@ def sitemap_tags():
 
 
 def export_posts(author=None):
-    """Posts (drafts too) for an export, by author then creation: all authors'
-    when `author` is None."""
+    """Posts (drafts too, the trash not) for an export, by author then creation:
+    all authors' when `author` is None."""
     query = (Post
              .select(Post, User)
              .join(User, on=(Post.author == User.id))
+             .where(Post.status != TRASHED)
              .order_by(User.username, Post.created_at, Post.id))
     if author is not None:
         query = query.where(Post.author == author.id)
