@@ -96,11 +96,24 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
 
-    def request(self, path, data=None):
-        """GET (or POST `data` as a form): (status, headers, text)."""
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
+    def request(self, path, data=None, multipart=False):
+        """GET (or POST `data` as a form, urlencoded or as a browser's multipart
+        form): (status, headers, text)."""
+        headers = {}
+        if data is None:
+            body = None
+        elif multipart:
+            boundary = 'boundary%s' % os.urandom(8).hex()
+            parts = [b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                     % (boundary.encode(), name.encode(), str(value).encode('utf-8'))
+                     for name, value in data.items()]
+            body = b''.join(parts) + b'--%s--\r\n' % boundary.encode()
+            headers['Content-Type'] = 'multipart/form-data; boundary=' + boundary
+        else:
+            body = urllib.parse.urlencode(data).encode()
+        req = urllib.request.Request(self.base + path, body, headers)
         try:
-            with self.opener.open(self.base + path, body, timeout=60) as resp:
+            with self.opener.open(req, timeout=60) as resp:
                 return resp.status, dict(resp.headers), resp.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, dict(err.headers), err.read().decode()
