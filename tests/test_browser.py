@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from tests import browser
+from tests.browser import check_page, fill, sign_in, submit, visit
 from tests.conftest import PASSWORD
 from tests.server import ROOT, Server
 
@@ -46,61 +47,6 @@ def pages(tmp_path_factory):
     if saved and browser.vnu_jar():
         errors = browser.html_errors(saved)
         assert errors == [], errors
-
-
-def visit(driver, site, path):
-    from selenium.webdriver.common.by import By
-    driver.get(site.url + path)
-    return driver.find_element(By.TAG_NAME, 'body')
-
-
-def check_page(driver, pages, name):
-    """axe-core finds no WCAG 2.1 AA violation; keep HTML and a screenshot."""
-    violations = browser.axe_violations(driver)
-    assert violations == [], violations
-    folder, saved = pages
-    path = str(folder / (name + '.html'))
-    with open(path, 'w', encoding='utf-8') as fh:
-        fh.write(driver.page_source if driver.page_source.lstrip().lower().startswith(
-            '<!doctype') else '<!DOCTYPE html>\n' + driver.page_source)
-    saved.append(path)
-    browser.screenshot(driver, name)
-
-
-def fill(driver, fields):
-    from selenium.webdriver.common.by import By
-    for name, value in fields.items():
-        element = driver.find_element(By.NAME, name)
-        if element.tag_name == 'select':
-            from selenium.webdriver.support.ui import Select
-            Select(element).select_by_value(value)
-        else:
-            element.clear()
-            element.send_keys(value)
-
-
-def submit(driver, form_selector='main form'):
-    """Click the form's first submit button and wait for the next page to load.
-
-    A marker on `window` disappears with the old document; waiting for that is
-    steadier than selenium's staleness_of, which Chromium sometimes answers with
-    "Node with given id does not belong to the document" instead of staleness.
-    """
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-    driver.execute_script('window.__beforeSubmit = true;')
-    form = driver.find_element(By.CSS_SELECTOR, form_selector)
-    form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
-    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
-        'return window.__beforeSubmit === undefined && document.readyState === "complete";'))
-
-
-def sign_in(driver, site, username):
-    driver.delete_all_cookies()
-    visit(driver, site, '/login')
-    fill(driver, {'username': username, 'password': PASSWORD})
-    submit(driver)
-    assert 'Signed in as' in driver.page_source
 
 
 def test_sign_up_write_a_post_and_see_it_on_the_homepage(site, driver, pages):
