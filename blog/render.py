@@ -38,6 +38,9 @@ NOTICES = {
     'merged': 'Saved. Someone else had saved this post while you were editing; '
               'their changes and yours did not overlap, so both are kept.',
 }
+# The notices an editor's successful save redirects with: the page then carries
+# data-saved, and static/editor.js drops the copy of the form it sent.
+SAVE_NOTICES = frozenset({'saved', 'unchanged', 'created', 'saved-as-draft', 'merged'})
 
 
 def format_date(value):
@@ -61,6 +64,16 @@ def iso_datetime(value):
     return value.replace(microsecond=0, tzinfo=datetime.UTC).isoformat().replace('+00:00', 'Z')
 
 
+def form_key(path=None):
+    """What static/editor.js keeps the browser's copy of an editor form under: the
+    signed-in user (so another account on the same browser is never offered it)
+    and the editor's path without its query (`path`, else this request's: an
+    editor's answers, the conflict page included, are served at the path it
+    posts to)."""
+    user = sessions.current_user()
+    return '%s:%s' % (user.username if user else '', (path or request.path).split('?')[0])
+
+
 def build_env():
     """A fresh Jinja2 environment over templates/ with autoescape on."""
     env = Environment(
@@ -75,6 +88,7 @@ def build_env():
     env.filters['isodate'] = iso_datetime
     env.globals['csrf_token'] = sessions.csrf_token
     env.globals['url'] = url
+    env.globals['form_key'] = form_key
     return env
 
 
@@ -99,6 +113,7 @@ def render(template, status=200, **context):
         'current_user': sessions.current_user(),
         'canonical_url': config.site_url + request.path,
         'notice': NOTICES.get(notice or ''),
+        'saved_notice': notice in SAVE_NOTICES,
         'page_url': page_url,
     }
     base.update(context)
