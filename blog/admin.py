@@ -14,9 +14,11 @@ from blog import accounts, forms, sessions
 from blog.conflicts import Field
 from blog.profiles import (
     PROFILE_FIELDS,
+    base_values,
     conflict_page,
     form_values,
     profile_errors,
+    read_base,
     read_profile,
     save_user,
     saved_values,
@@ -124,9 +126,10 @@ def trail(user):
     return rows
 
 
-def _page(user, values, version, errors, status=200):
+def _page(user, values, version, errors, status=200, base=None):
     return render('admin/user.html', status=status, user=user, values=values,
                   version=version, errors=errors, trail=trail(user),
+                  base=base_values(base or values),
                   post_count=people.user_post_count(user.id).scalar())
 
 
@@ -140,11 +143,13 @@ def edit_user(username):
 
     version = forms.read_version()
     values = read_user_form()
+    base = read_base(names)
     errors = profile_errors(values)
     if not errors:
         actor = sessions.current_user()
         result = save_user(user.id, version, values, actor=actor,
-                           check=last_admin_guard, after=audit_and_sign_out(actor))
+                           check=last_admin_guard, after=audit_and_sign_out(actor),
+                           base=base)
         here = url('admin_user', username=user.username)
         if result.outcome == MISSING:
             raise HTTPError(404, 'No such user.')
@@ -155,13 +160,14 @@ def edit_user(username):
                 # They demoted or deactivated themselves: this page is no longer theirs.
                 see_other(url('settings', notice='saved') if values['is_active']
                           else url('home'))
-            see_other(url('admin_user', username=user.username, notice='saved'))
+            see_other(url('admin_user', username=user.username,
+                          notice='profile-merged' if result.merge else 'saved'))
         if result.outcome == CONFLICT:
             return conflict_page(result, USER_FIELDS, values,
                                  'the profile of %s' % user.username, here,
                                  url('admin_user', username=user.username, notice='discarded'))
         errors = result.errors
-    return _page(user, form_values(values), version, errors, status=422)
+    return _page(user, form_values(values), version, errors, status=422, base=base)
 
 
 def install(app):

@@ -212,7 +212,8 @@ def _rescue():
     _values, shown, _errors = read_form()
     return _form(404, heading='This post was deleted', action=url('post_new', **{'as': 'draft'}),
                  values=shown, as_draft=True, form_id=new_form_id(), errors={
-                     'form': 'The post you were editing was deleted in the meantime. '
+                     'form': 'The post you were editing was deleted in the meantime (moved '
+                             'to the trash, where it can be restored, or deleted for good). '
                              'Your text is below: save it as a new draft to keep it.'})
 
 

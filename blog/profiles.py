@@ -6,9 +6,10 @@ UNCHANGED, CONFLICT or INVALID (form errors), and otherwise writes with
 `save_optimistic()`, whose UPDATE carries the version.
 """
 
+from bottle import request
 from peewee import IntegrityError
 
-from blog import forms
+from blog import forms, merging
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.queries import people
@@ -33,18 +34,39 @@ PROFILE_FIELDS = (
 EMAIL_TAKEN = 'That email address belongs to another account.'
 
 
-def read_profile():
+BASE = 'base:'  # hidden copies of the values a profile form was loaded with
+FLAGS = ('is_admin', 'is_active')
+
+
+def read_profile(prefix=''):
     """display_name, email and bio from the form, tidied as they are stored.
 
     Textareas arrive with CRLF line ends; storing LF keeps a resubmitted,
     untouched bio equal to the saved one. An empty email is stored as NULL.
     """
-    bio = forms.field('bio').replace('\r\n', '\n').replace('\r', '\n').strip()
+    bio = forms.field(prefix + 'bio').replace('\r\n', '\n').replace('\r', '\n').strip()
     return {
-        'display_name': ' '.join(forms.field('display_name').split()),
-        'email': forms.field('email').strip() or None,
+        'display_name': ' '.join(forms.field(prefix + 'display_name').split()),
+        'email': forms.field(prefix + 'email').strip() or None,
         'bio': bio,
     }
+
+
+def read_base(names):
+    """The values the form was loaded with (its hidden base:NAME fields), tidied as
+    the fields are; None when the form did not send them all."""
+    if any(BASE + name not in request.forms for name in names):
+        return None
+    values = read_profile(BASE)
+    for name in FLAGS:
+        values[name] = forms.field(BASE + name) == '1'
+    return {name: values[name] for name in names}
+
+
+def base_values(values):
+    """Values as the hidden base:NAME fields carry them (flags as '1' or '')."""
+    return {name: ('1' if value else '') if name in FLAGS else (value or '')
+            for name, value in values.items()}
 
 
 def profile_errors(values):
@@ -72,11 +94,14 @@ def saved_values(user, names):
     return form_values({name: getattr(user, name) for name in names})
 
 
-def save_user(user_id, version, values, actor, check=None, after=None):
+def save_user(user_id, version, values, actor, check=None, after=None, base=None):
     """Save `values` onto user `user_id` if its row is still at `version`: a SaveResult.
 
     All in one write transaction: nothing different from the saved row is
-    UNCHANGED whatever the version; a stale version is a CONFLICT; `check(user,
+    UNCHANGED whatever the version; a stale version is merged field by field
+    from `base` (the values the form was loaded with: a field only one side
+    changed takes that side's value) and saved, with `merge` set, or is a
+    CONFLICT when a field was changed on both sides (or there is no base); `check(user,
     changes)` may return form errors (INVALID); `after(user, changes)` runs after
     the UPDATE in the same transaction (audit trail, ending sessions). MISSING when
     the user is gone. A unique-index failure on email is INVALID too.
@@ -90,8 +115,20 @@ def save_user(user_id, version, values, actor, check=None, after=None):
                        if getattr(user, name) != value}
             if not changes:
                 return SaveResult(UNCHANGED, user)
+            merge = None
             if user.version != version:
-                return SaveResult(CONFLICT, user)
+                theirs = {name: getattr(user, name) for name in values}
+                if base is None or set(base) != set(values):
+                    return SaveResult(CONFLICT, user)
+                merged, clashing = merging.merge_fields(base, theirs, values, list(values))
+                merge = {'saved_by': user.updated_by_id, 'clashing': clashing}
+                if clashing:
+                    return SaveResult(CONFLICT, user, merge=merge)
+                changes = {name: (theirs[name], value) for name, value in merged.items()
+                           if theirs[name] != value}
+                if not changes:
+                    return SaveResult(UNCHANGED, user)
+                version = user.version
             errors = {}
             email = changes.get('email', (None, None))[1]
             if email and people.email_taken(email, user.id).exists():
@@ -107,7 +144,7 @@ def save_user(user_id, version, values, actor, check=None, after=None):
             user.save_optimistic()  # the UPDATE checks the version itself
             if after is not None:
                 after(user, changes)
-            return SaveResult(SAVED, user, changes)
+            return SaveResult(SAVED, user, changes, merge=merge)
     except ConflictDetectedException:
         # Cannot happen while the transaction holds the write lock, but if the
         # row moved on anyway, the user gets the conflict page, not an error.

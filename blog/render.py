@@ -35,6 +35,8 @@ NOTICES = {
     'restored': 'Revision restored.',
     'saved-as-draft': 'Your version was saved as a new draft.',
     'discarded': 'Your edits were discarded; this is the saved version.',
+    'profile-merged': 'Saved. Someone else had saved this profile while you were editing; '
+                      'their changes were to other fields, so both are kept.',
     'merged': 'Saved. Someone else had saved this post while you were editing; '
               'their changes and yours did not overlap, so both are kept.',
 }

@@ -5,9 +5,11 @@ from bottle import HTTPError, request
 from blog import forms, sessions
 from blog.profiles import (
     PROFILE_FIELDS,
+    base_values,
     conflict_page,
     form_values,
     profile_errors,
+    read_base,
     read_profile,
     save_user,
     saved_values,
@@ -24,16 +26,20 @@ def settings():
     user = sessions.current_user()
     names = [field.name for field in PROFILE_FIELDS]
     if request.method == 'GET':
-        return render('settings/profile.html', user=user, values=saved_values(user, names),
-                      version=user.version, errors={})
+        saved = saved_values(user, names)
+        return render('settings/profile.html', user=user, values=saved,
+                      version=user.version, errors={}, base=base_values(saved))
 
     version = forms.read_version()
     values = read_profile()
+    base = read_base(names)
     errors = profile_errors(values)
     if not errors:
-        result = save_user(user.id, version, values, actor=user)
+        result = save_user(user.id, version, values, actor=user, base=base)
         if result.outcome == MISSING:
             raise HTTPError(404, 'No such user.')
+        if result.outcome == SAVED and result.merge:
+            see_other(url('settings', notice='profile-merged'))
         if result.outcome in (SAVED, UNCHANGED):
             see_other(url('settings', notice=result.outcome))
         if result.outcome == CONFLICT:
@@ -41,7 +47,8 @@ def settings():
                                  url('settings'), url('settings', notice='discarded'))
         errors = result.errors
     return render('settings/profile.html', status=422, user=user,
-                  values=form_values(values), version=version, errors=errors)
+                  values=form_values(values), version=version, errors=errors,
+                  base=base_values(base or form_values(values)))
 
 
 def install(app):

@@ -290,8 +290,8 @@ def test_conflict_compares_checkboxes(client_for, root, bob, dbconn, make_user):
     make_user('root2', is_admin=True)
     first, second = client_for('root'), client_for('root2')
     stale = second.get('/admin/users/bob').forms['user-form']
-    edit(first, 'bob', 303, is_active=False)
-    stale['display_name'] = 'Renamed'
+    edit(first, 'bob', 303, is_active=False, display_name='Named by root')
+    stale['display_name'] = 'Renamed'  # the same field: a conflict, not a merge
     page = stale.submit(status=409)
     compare = page.text[page.text.index('class="compare"'):page.text.index('</table>')]
     assert 'Active (can sign in)' in compare
@@ -302,14 +302,14 @@ def test_conflict_compares_checkboxes(client_for, root, bob, dbconn, make_user):
 def test_user_stale_settings_after_admin_edit_gets_409(client_for, admin_client, bob, dbconn):
     user_client = client_for('bob')
     stale = user_client.get('/settings').forms['settings-form']
-    edit(admin_client, 'bob', 303, display_name='Set by admin')
+    edit(admin_client, 'bob', 303, bio='Set by admin')
     stale['bio'] = 'Typed by bob'
     page = stale.submit(status=409)
     assert 'Set by admin' in page.text and 'Typed by bob' in page.text
     assert 'root' in page.text  # who saved the newer version
     form = conflict_form(page, '/settings')
     assert form['version'].value == '2'
-    assert fresh('bob').bio == ''
+    assert fresh('bob').bio == 'Set by admin'  # theirs stays until bob chooses
 
 
 def test_stale_but_identical_admin_form_is_303(client_for, admin_client, bob, dbconn):
@@ -437,7 +437,7 @@ def test_display_name_and_bio_are_escaped_on_every_admin_page(client_for, admin_
     pages = [admin_client.get('/admin/users'), admin_client.get('/admin/users/bob'),
              admin_client.get('/admin/users?q=script'), client_for('bob').get('/settings')]
     stale = admin_client.get('/admin/users/bob').forms['user-form']
-    edit(admin_client, 'bob', 303, display_name='Plain')
+    edit(admin_client, 'bob', 303, bio='Plain')
     stale['bio'] = XSS + ' mine'
     pages.append(stale.submit(status=409))
     for page in pages:
@@ -460,3 +460,52 @@ def test_users_command_lists_roles_states_posts_and_last_sign_in(app, config, ad
     assert lines[1] == ['bob', 'author', 'active', '1', 'never']
     assert lines[2] == ['carol', 'author', 'deactivated', '0', 'never']
     assert lines[3][:4] == ['root', 'admin', 'active', '0'] and lines[3][4] != 'never'
+
+
+# --- stale profile forms merge field by field -------------------------------------------
+
+def test_a_stale_profile_form_merges_fields_the_other_side_left_alone(client_for, admin_client,
+                                                                      bob, dbconn):
+    user_client = client_for('bob')
+    stale = user_client.get('/settings').forms['settings-form']
+    edit(admin_client, 'bob', 303, display_name='Set by admin')
+    stale['bio'] = 'Typed by bob'
+    response = stale.submit(status=303)
+    assert response.location == '/settings?notice=profile-merged'
+    saved = fresh('bob')
+    assert (saved.display_name, saved.bio, saved.version) == ('Set by admin', 'Typed by bob', 3)
+    assert 'their changes were to other fields' in response.follow().text
+
+
+def test_a_stale_admin_form_merges_and_the_guards_still_apply(client_for, admin_client, root,
+                                                              bob, dbconn):
+    stale = admin_client.get('/admin/users/bob').forms['user-form']
+    bob_form = client_for('bob').get('/settings').forms['settings-form']
+    bob_form['bio'] = 'My own bio'
+    bob_form.submit(status=303)
+    stale['is_active'] = False
+    response = stale.submit(status=303)
+    assert response.location == '/admin/users/bob?notice=profile-merged'
+    saved = fresh('bob')
+    assert saved.bio == 'My own bio' and not saved.is_active
+    # The last-admin guard runs on the merged change too.
+    own = admin_client.get('/admin/users/root').forms['user-form']
+    root_settings = admin_client.get('/settings').forms['settings-form']
+    root_settings['bio'] = 'root bio'
+    root_settings.submit(status=303)
+    own['is_admin'] = False
+    page = own.submit(status=422)
+    assert 'last active administrator' in page.text and fresh('root').is_admin
+
+
+def test_a_form_without_its_base_values_is_a_plain_conflict(client_for, admin_client, bob,
+                                                             dbconn):
+    user_client = client_for('bob')
+    page = user_client.get('/settings')
+    form = page.forms['settings-form']
+    edit(admin_client, 'bob', 303, display_name='Set by admin')
+    fields = {name: form[name].value for name in ('csrf_token', 'version', 'display_name',
+                                                  'email', 'bio')}
+    fields['bio'] = 'Typed by bob'
+    user_client.post('/settings', fields, status=409)  # no base:* fields sent
+    assert fresh('bob').bio == ''

@@ -599,7 +599,7 @@ def test_editing_a_post_deleted_meanwhile_keeps_the_text(browser, people, make_p
         Post.delete().where(Post.id == post.id).execute()
     form['body'] = 'my precious words'
     page = form.submit(status=404)
-    assert 'was deleted in the meantime' in page.text
+    assert 'was deleted in the meantime (moved to the trash' in page.text
     rescue = page.forms['post-form']
     assert rescue.action == '/posts/new?as=draft'
     assert rescue['body'].value == 'my precious words'
