@@ -42,7 +42,8 @@ NOTICES = {
 }
 # The notices an editor's successful save redirects with: the page then carries
 # data-saved, and static/editor.js drops the copy of the form it sent.
-SAVE_NOTICES = frozenset({'saved', 'unchanged', 'created', 'saved-as-draft', 'merged'})
+SAVE_NOTICES = frozenset({'saved', 'unchanged', 'created', 'saved-as-draft', 'merged',
+                          'profile-merged'})
 
 
 def format_date(value):

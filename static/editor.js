@@ -10,9 +10,10 @@
 //   the form (Restore it / Discard it). Until that is answered the copy is left as
 //   it is, and what is typed meanwhile is only guarded by the prompt on leaving. A
 //   copy typed over an older version than the page shows is offered with a
-//   warning, and restoring it also puts back that older version, so the server's
-//   version check (a merge or the conflict page) compares it with what was saved
-//   since instead of it replacing that unseen.
+//   warning, and restoring it also puts back that older version and the other
+//   hidden fields it was typed over, so the server's version check (a merge or the
+//   conflict page) compares it with what was saved since instead of it replacing
+//   that unseen.
 // - Leaving a page with unsaved changes asks first (beforeunload), except when the
 //   form is being submitted.
 // - Submitting marks the copy "sent" and remembers, in this tab only
@@ -27,10 +28,11 @@
   const PENDING = 'autosave:pending'; // sessionStorage: this tab's last submission
   const TAB = 'autosave:tab'; // sessionStorage: this tab's id
   const DELAY_MS = 500; // typing pauses this long before a copy is written
-  // Field types that are never copied: not typed by the person (hidden, buttons),
-  // not copyable (files) or never to be kept outside the server (passwords).
+  // Field types that are never copied as typed text: not typed by the person
+  // (hidden, buttons), not copyable (files) or never to be kept outside the server
+  // (passwords). Hidden fields are kept apart: see hiddenOf().
   const SKIPPED = new Set(['hidden', 'password', 'file', 'submit', 'button', 'reset', 'image']);
-  const NEVER = new Set(['csrf_token']);
+  const NEVER = new Set(['csrf_token']); // a session's secret, and stale in any other
 
   function randomId() {
     // crypto.randomUUID() needs a secure context; a blog served over plain http
@@ -127,6 +129,17 @@
     return fields;
   }
 
+  // The hidden fields the text was typed over: the version and whatever else a
+  // stale save is checked or merged against (the values a profile form was loaded
+  // with, say). They go back with a copy typed over an older version.
+  function hiddenOf(form) {
+    const hidden = {};
+    for (const el of form.elements) {
+      if (el.type === 'hidden' && el.name && !NEVER.has(el.name)) hidden[el.name] = el.value;
+    }
+    return hidden;
+  }
+
   function fill(form, fields) {
     let first = null;
     for (const el of form.elements) {
@@ -207,8 +220,8 @@
     const dirty = () => echoed || !sameFields(fieldsOf(form, false), initial);
 
     function record(sent) {
-      return {fields: fieldsOf(form, false), version: versionOf(form), savedAt: Date.now(),
-              sent, tab, page};
+      return {fields: fieldsOf(form, false), hidden: hiddenOf(form), version: versionOf(form),
+              savedAt: Date.now(), sent, tab, page};
     }
 
     function save() {
@@ -283,8 +296,12 @@
       restore.addEventListener('click', () => {
         const changed = fill(form, copy.fields);
         if (older) {
-          const input = form.querySelector('input[name="version"]');
-          if (input) input.value = String(copy.version);
+          // Back to what the text was typed over, so the server sees a late save.
+          const hidden = copy.hidden && typeof copy.hidden === 'object' ? copy.hidden : {};
+          hidden.version = String(copy.version);
+          for (const el of form.elements) {
+            if (el.type === 'hidden' && Object.hasOwn(hidden, el.name)) el.value = hidden[el.name];
+          }
         }
         // The copy stays as it is (its time, its version) until the next keystroke.
         answered('Your unsaved text is back in the form. Save to keep it.', changed);

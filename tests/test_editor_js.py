@@ -324,6 +324,40 @@ def test_settings_keep_a_copy_until_saved(site, driver, pages):
     assert copies(driver) == {}
 
 
+def test_an_older_profile_copy_goes_back_with_the_values_it_was_typed_over(site, driver):
+    from selenium.webdriver.common.by import By
+    sign_in(driver, site, 'root')
+    visit(driver, site, '/settings')  # tab A
+    tab_a, version = driver.current_window_handle, int(value(driver, 'version'))
+    driver.switch_to.new_window('tab')  # tab B saves a bio meanwhile
+    visit(driver, site, '/settings')
+    fill(driver, {'bio': 'Bio saved in tab B.'})
+    submit(driver, '#settings-form')
+    tab_b = driver.current_window_handle
+
+    driver.switch_to.window(tab_a)
+    fill(driver, {'bio': 'Bio typed in tab A.'})
+    copy = wait_for_copy(driver, 'root:/settings', 'bio', 'Bio typed in tab A.')
+    assert copy['version'] == version and 'csrf_token' not in copy['hidden']
+    driver.close()
+    driver.switch_to.window(tab_b)
+
+    visit(driver, site, '/settings')
+    notice = wait_for_offer(driver)
+    assert 'typed over version %d, and version %d' % (version, version + 1) in notice.text
+    press(driver, 'Restore it')
+    assert value(driver, 'version') == str(version)
+    # The profile form merges a late save from the values it was loaded with: those
+    # come back too, or tab A's bio would silently replace tab B's.
+    assert value(driver, 'base:bio') == copy['hidden']['base:bio'] != 'Bio saved in tab B.'
+    submit(driver, '#settings-form')
+    assert 'Your changes were not saved yet' in driver.page_source  # both changed the bio
+    assert value(driver, 'bio') == 'Bio typed in tab A.'
+    send(driver, 'Save mine, replacing theirs')
+    assert driver.find_element(By.CSS_SELECTOR, 'main .notice').text == 'Saved.'
+    assert copies(driver) == {}
+
+
 def test_an_admin_page_keeps_a_copy_with_its_checkboxes(site, chromium, driver, pages):
     from selenium.webdriver.common.by import By
     sign_in(driver, site, 'root')

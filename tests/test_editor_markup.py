@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from blog.render import SAVE_NOTICES
+from blog.render import NOTICES, SAVE_NOTICES
 from tests.conftest import ROOT, Auth
 
 TEMPLATES = os.path.join(ROOT, 'templates')
@@ -34,6 +34,23 @@ NOT_EDITORS = {
 }
 
 
+# Every notice, sorted: those a successful editor save redirects with (SAVE_NOTICES,
+# the page then tells editor.js to drop the copy it sent) and the rest.
+OTHER_NOTICES = {
+    'welcome': 'registering: no editor',
+    'signed-in': 'signing in: no editor',
+    'signed-out': 'signing out: no editor',
+    'password-changed': 'the password form: passwords are never kept',
+    'deleted': 'a delete button',
+    'trashed': 'a delete button',
+    'untrashed': 'a restore button in the trash',
+    'purged': 'a delete button in the trash',
+    'restored': "a revision's restore button",
+    'discarded': "the conflict page's discard link: the copy is offered once more, to be "
+                 'discarded there (a stray click loses nothing)',
+}
+
+
 def template_source(name):
     with open(os.path.join(TEMPLATES, name), encoding='utf-8') as source:
         return source.read()
@@ -49,6 +66,11 @@ def every_template():
 def test_every_template_with_a_form_is_known_as_an_editor_or_not():
     with_forms = {name for name in every_template() if '<form' in template_source(name)}
     assert with_forms == set(EDITORS) | set(NOT_EDITORS)
+
+
+def test_every_notice_is_known_as_a_save_notice_or_not():
+    assert set(NOTICES) == SAVE_NOTICES | set(OTHER_NOTICES)
+    assert not SAVE_NOTICES & set(OTHER_NOTICES)
 
 
 @pytest.mark.parametrize('name', EDITORS)
@@ -174,13 +196,22 @@ def test_the_page_after_each_editors_save_carries_data_saved(browser, post):
     user = root.get('/admin/users/alice').forms['user-form']
     user['display_name'] = 'Alice'
     admin_saved = user.submit(status=303)
+    stale = alice.get('/settings').forms['settings-form']
+    user = root.get('/admin/users/alice').forms['user-form']
+    user['email'] = 'alice@example.org'
+    user.submit(status=303)
+    stale['bio'] = 'Another bio.'
+    profile_merged = stale.submit(status=303)  # the admin changed another field
 
     new_id = int(re.match(r'/posts/(\d+)\?notice=created$', created.location).group(1))
     answers = [(alice, created, 'alice:/posts/%d/edit' % new_id),
                (alice, saved, 'alice:/posts/%d/edit' % post.id),
                (alice, unchanged, 'alice:/posts/%d/edit' % post.id),
                (alice, settings_saved, 'alice:/settings'),
-               (root, admin_saved, 'root:/admin/users/alice')]
+               (root, admin_saved, 'root:/admin/users/alice'),
+               (alice, profile_merged, 'alice:/settings')]
+    assert {answer.location.split('notice=')[1] for _, answer, _ in answers} == {
+        'created', 'saved', 'unchanged', 'profile-merged'}
     for who, answer, key in answers:
         assert answer.location.split('notice=')[1] in SAVE_NOTICES
         page = who.get(answer.location)
