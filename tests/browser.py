@@ -180,3 +180,14 @@ def sign_in(driver, site, username):
     fill(driver, {'username': username, 'password': PASSWORD})
     submit(driver)
     assert 'Signed in as' in driver.page_source
+
+
+def collected_pages(tmp_path_factory, name):
+    """For a module-scoped fixture: (folder, saved paths) for the HTML of every page
+    a module visits, all validated together by the Nu Html Checker at its end."""
+    folder = tmp_path_factory.mktemp(name)
+    saved = []
+    yield folder, saved
+    if saved and vnu_jar():
+        errors = html_errors(saved)
+        assert errors == [], errors

@@ -41,12 +41,7 @@ def driver():
 @pytest.fixture(scope='module')
 def pages(tmp_path_factory):
     """HTML of every page visited, validated together at the end of the module."""
-    folder = tmp_path_factory.mktemp('pages')
-    saved = []
-    yield folder, saved
-    if saved and browser.vnu_jar():
-        errors = browser.html_errors(saved)
-        assert errors == [], errors
+    yield from browser.collected_pages(tmp_path_factory, 'pages')
 
 
 def test_sign_up_write_a_post_and_see_it_on_the_homepage(site, driver, pages):

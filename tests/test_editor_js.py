@@ -79,12 +79,7 @@ def driver(chromium, site):
 @pytest.fixture(scope='module')
 def pages(tmp_path_factory):
     """HTML of every page checked, validated together at the end of the module."""
-    folder = tmp_path_factory.mktemp('editor-js-pages')
-    saved = []
-    yield folder, saved
-    if saved and browser.vnu_jar():
-        errors = browser.html_errors(saved)
-        assert errors == [], errors
+    yield from browser.collected_pages(tmp_path_factory, 'editor-js-pages')
 
 
 def copies(driver):

@@ -11,19 +11,27 @@ from blog.sqlite import SqliteBackend
 from tests.conftest import csrf_from
 
 
-def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
+def old_database(tmp_path, target, posts):
+    """A database migrated up to `target` only, holding user 1, `posts` published
+    posts (ids 1 to `posts`, tagged "x") and a revision of post 3."""
     db = SqliteBackend(str(tmp_path / 'old.db')).database
     with db.connection_context():
-        Runner(db, directory=MIGRATIONS_DIR).up(target='0005_sitemap_index')
+        Runner(db, directory=MIGRATIONS_DIR).up(target=target)
         db.execute_sql("INSERT INTO user (username, password, created_at, updated_at) "
                        "VALUES ('a', 'x', 0, 0)")
-        for i in range(1, 4):
+        for i in range(1, posts + 1):
             db.execute_sql(
                 "INSERT INTO post (author_id, title, body, html, status, tags, created_at, "
                 "updated_at, published_at) VALUES (1, ?, 'word', 'h', 'published', "
                 "'[\"x\"]', 0, 0, ?)", ('title %d' % i, i))
         db.execute_sql("INSERT INTO revision (post_id, version, title, body, tags, status, "
                        "saved_at) VALUES (3, 1, 't', 'b', '[]', 'draft', 0)")
+    return db
+
+
+def test_rebuild_for_autoincrement_keeps_rows_links_and_triggers(tmp_path):
+    db = old_database(tmp_path, '0005_sitemap_index', posts=3)
+    with db.connection_context():
 
         applied = Runner(db, directory=MIGRATIONS_DIR).up()
         assert '0006_post_ids_never_reused' in applied
@@ -74,18 +82,8 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
 
 
 def test_trash_rebuild_keeps_rows_indexes_triggers_and_the_id_counter(tmp_path):
-    db = SqliteBackend(str(tmp_path / 'old.db')).database
+    db = old_database(tmp_path, '0006_post_ids_never_reused', posts=4)
     with db.connection_context():
-        Runner(db, directory=MIGRATIONS_DIR).up(target='0006_post_ids_never_reused')
-        db.execute_sql("INSERT INTO user (username, password, created_at, updated_at) "
-                       "VALUES ('a', 'x', 0, 0)")
-        for i in range(1, 5):
-            db.execute_sql(
-                "INSERT INTO post (author_id, title, body, html, status, tags, created_at, "
-                "updated_at, published_at) VALUES (1, ?, 'word', 'h', 'published', "
-                "'[\"x\"]', 0, 0, ?)", ('title %d' % i, i))
-        db.execute_sql("INSERT INTO revision (post_id, version, title, body, tags, status, "
-                       "saved_at) VALUES (3, 1, 't', 'b', '[]', 'draft', 0)")
         db.execute_sql('DELETE FROM post WHERE id = 4')  # the counter stays at 4
         before = set(db.execute_sql("SELECT type, name FROM sqlite_master "
                                     "WHERE tbl_name = 'post'").fetchall())
