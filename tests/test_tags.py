@@ -180,3 +180,73 @@ def test_anonymous_readers_get_304_until_a_write(client, alice, make_post):
     make_post(alice, title='Second', tags=['news'])
     again = client.get('/tags/news', headers={'If-None-Match': etag}, status=200)
     assert titles(again) == ['Second', 'First']
+
+
+# --- bounded normalisation ------------------------------------------------------
+
+@pytest.fixture
+def normalize_calls(monkeypatch):
+    """Counts unicodedata.normalize calls made by blog.tagging: one per tag read."""
+    from blog import tagging
+
+    calls = []
+    real = tagging.unicodedata.normalize
+
+    class Counting:
+        @staticmethod
+        def normalize(form, text):
+            calls.append(len(text))
+            return real(form, text)
+
+    monkeypatch.setattr(tagging, 'unicodedata', Counting)
+    return calls
+
+
+HUGE_TAGS = ','.join('t%d' % i for i in range(150_000))  # about 1 MB
+
+
+def test_normalize_tags_is_capped_before_the_loop(normalize_calls):
+    from blog.tagging import TAGS_TEXT_MAX, normalize_tags
+
+    assert len(HUGE_TAGS) > 1_000_000
+    tags, error = normalize_tags(HUGE_TAGS)
+    assert tags == [] and 'at most %d characters in all' % TAGS_TEXT_MAX in error
+    assert normalize_calls == []  # refused before any tag was read
+
+
+def test_normalize_tags_stops_after_too_many_items(normalize_calls):
+    from blog.tagging import TAG_ITEMS_MAX, TAGS_TEXT_MAX, normalize_tags
+
+    text = ','.join(['a'] * (TAGS_TEXT_MAX // 2))  # under the cap, ~840 items
+    assert len(text) <= TAGS_TEXT_MAX
+    tags, error = normalize_tags(text)
+    assert error == 'Use at most 10 tags (there are more than %d).' % TAG_ITEMS_MAX
+    assert len(normalize_calls) == TAG_ITEMS_MAX
+
+
+def test_ordinary_tag_lists_keep_their_messages():
+    from blog.tagging import normalize_tags
+
+    many = ','.join('t%d' % i for i in range(25))
+    assert normalize_tags(many) == (['t%d' % i for i in range(25)],
+                                    'Use at most 10 tags (there are 25).')
+    assert normalize_tags(' A, a ,b  c,,') == (['a', 'b-c'], None)
+
+
+def test_huge_tag_path_is_404_without_reading_it(client, alice, make_post, normalize_calls):
+    make_post(alice, title='Tagged', tags=['t1'])
+    client.get('/tags/' + HUGE_TAGS, status=404)
+    client.get('/tags/' + HUGE_TAGS + '/feed.atom', status=404)
+    assert normalize_calls == []
+
+
+def test_huge_tags_field_is_422_with_input_kept(client, alice, auth, normalize_calls):
+    auth.login('alice')
+    text = HUGE_TAGS[:300_000]
+    page = client.post('/posts/new', {
+        'title': 'Kept', 'body': 'Kept body', 'status': 'published', 'tags': text,
+        'csrf_token': csrf_from(client.get('/posts/new'))}, status=422)
+    assert re.search(r'<p class="error" id="f-tags-error">[^<]*at most \d+ characters in all',
+                     page.text)
+    assert 'value="%s"' % text in page.text
+    assert normalize_calls == []
