@@ -8,15 +8,20 @@ document. Absolute links come only from config.site_url. Entry ids are tag: URIs
 path, so they never change when a post is edited. Each feed is cached per URL
 until the next public write, and answers If-None-Match with 304 (readers poll
 cheaply; the app's default `Cache-Control: no-cache, private` makes them ask).
+An entry's content is bounded: a post whose HTML is over ENTRY_HTML_MAX characters
+gets its plain-text excerpt and a link to the whole post instead, so one huge post
+is not repeated in full to every reader polling every feed it is in.
 """
 
 import hashlib
+import html
 import re
 from urllib.parse import urlsplit
 
 from bottle import HTTPError, HTTPResponse, request, response
 
 from blog.cache import cached
+from blog.markdown import plain_excerpt
 from blog.models import utcnow
 from blog.queries import people, readers
 from blog.render import iso_datetime
@@ -27,6 +32,8 @@ from blog.urls import absolute_url, url
 
 FEED_SIZE = 20
 CONTENT_TYPE = 'application/atom+xml; charset=utf-8'
+ENTRY_HTML_MAX = 20_000  # characters of a post's HTML sent whole in a feed entry
+SUMMARY_CHARS = 600  # the excerpt that stands in for a longer post
 
 # Everything outside XML 1.0's Char production.
 _NOT_XML = re.compile('[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]')
@@ -49,18 +56,31 @@ def entry_id(site_url, post):
                                url('post', post_id=post.id))
 
 
+def entry_html(post, post_url):
+    """The entry's HTML: the post's whole (sanitised) HTML up to ENTRY_HTML_MAX
+    characters; past that, its excerpt as escaped text and a link to read it all."""
+    if len(post.html or '') <= ENTRY_HTML_MAX:
+        return xml_text(post.html)
+    # plain_excerpt reads only the start of the HTML and returns plain text, which
+    # escaping makes valid markup whatever tag the cut fell inside.
+    summary = html.escape(xml_text(plain_excerpt(post.html, SUMMARY_CHARS)))
+    link = '<p><a href="%s">Read the whole post</a></p>' % html.escape(post_url)
+    return ('<p>%s</p>' % summary if summary else '') + link
+
+
 def _entry(site_url, post):
     author = post.author
+    post_url = absolute_url('post', post_id=post.id)
     return {
         'id': entry_id(site_url, post),
         'title': xml_text(post.title),
-        'url': absolute_url('post', post_id=post.id),
+        'url': post_url,
         'published': iso_datetime(post.published_at),
         'updated': iso_datetime(max(post.updated_at, post.published_at)),
         'author_name': xml_text(author.name),
         'author_url': absolute_url('author', username=author.username),
         'tags': [xml_text(tag) for tag in post.tags],
-        'html': xml_text(post.html),
+        'html': entry_html(post, post_url),
     }
 
 

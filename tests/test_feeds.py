@@ -174,3 +174,22 @@ def test_feed_reader_subscribes_without_signing_in(client, alice, make_post, aut
     signed_in = client.get('/feed.atom').text
     auth.logout()
     assert client.get('/feed.atom').text == signed_in
+
+
+def test_entries_past_the_size_limit_get_a_summary_and_a_link(client, alice, make_post):
+    long_body = 'Opening words about *snakes* & <ladders>.\n\n' + ''.join(
+        'Paragraph %d has **bold** text and a [link](https://example.com/%d).\n\n'
+        % (i, i) for i in range(1000))
+    big = make_post(alice, title='Big', body=long_body, published_at=ago(10))
+    small = make_post(alice, title='Small', body='Short *and* whole.', published_at=ago(5))
+    assert len(big.html) > feeds.ENTRY_HTML_MAX >= len(small.html)
+    response = client.get('/feed.atom')
+    assert len(response.body) < feeds.ENTRY_HTML_MAX + 10_000
+    by_title = {entry.title: entry.content[0].value for entry in parse(response).entries}
+    assert by_title['Small'] == small.html.strip()  # under the limit: the whole HTML
+    summary = by_title['Big']
+    assert summary.startswith('<p>Opening words about snakes &amp; &lt;ladders&gt;.')
+    assert 'Paragraph 999' not in summary and '<strong>' not in summary
+    assert summary.endswith('<p><a href="http://blog.test/posts/%d">Read the whole post</a>'
+                            '</p>' % big.id)
+    ET.fromstring('<div>%s</div>' % summary)  # noqa: S314 - well-formed markup on its own
