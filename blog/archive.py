@@ -29,6 +29,13 @@ posts of existing authors are attached to them. A post whose author, creation
 time, title and body match one already there counts as a duplicate and is
 skipped (counted per copy, so importing the same zip twice adds nothing). The
 whole zip is checked before anything is written, then written in one transaction.
+
+Every imported post passes the editor's checks (blog.forms.post_field_errors: title
+and body lengths, no control characters in the title), its tags must be as the
+editor stores them (at most TAGS_MAX), no text may hold a NUL or a lone surrogate
+(which no form can send, and which the export could not write back), and its dates
+must lie between 1970 and a day from now (a date in 2107 would pin a post to the
+top of the homepage). The zip's post files may hold MAX_TOTAL_BYTES in all.
 """
 
 import datetime
@@ -36,19 +43,29 @@ import json
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections import Counter
 
 from blog import forms
 from blog.db import write_transaction
 from blog.markdown import render_markdown
-from blog.models import PUBLISHED, STATUSES
+from blog.models import PUBLISHED, utcnow
 from blog.queries import people, readers
-from blog.tagging import is_stored_form
+from blog.tagging import TAGS_MAX, is_stored_form
 
 FIELDS = ('title', 'author', 'author_name', 'status', 'date', 'tags',
           'created_at', 'updated_at', 'published_at')
 MAX_MEMBER_BYTES = 16 * 1024 * 1024  # per file in an import zip (zip bombs)
 MAX_MEMBERS = 2_000_000
+MAX_TOTAL_BYTES = 1024 ** 3  # all post files together, uncompressed (memory: all are held)
+MAX_LINE_CHARS = 10_000  # one front matter line (a 200-character title escaped is 1,200)
+EARLIEST = datetime.datetime(1970, 1, 1)
+CLOCK_SKEW = datetime.timedelta(days=1)  # how far past now an imported date may be
+# What reading a broken or unusual zip member can raise, besides ValueError: a
+# truncated or corrupt stream (zlib.error, EOFError, BadZipFile), an encrypted member
+# (RuntimeError), a compression method Python lacks (NotImplementedError).
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+                  NotImplementedError)
 # Not a password: a value that matches no scrypt hash, so the user cannot sign in.
 UNUSABLE_PASSWORD = '!imported'  # noqa: S105 (matches no hash)  # nosec B105
 
@@ -67,7 +84,10 @@ def parse_time(text):
         raise ValueError('expected a date and time like 2026-01-31T09:30:00Z')
     value = datetime.datetime.fromisoformat(text.strip().replace('Z', '+00:00'))
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        try:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 moved past the calendar's ends
+            raise ValueError('out of range') from None
     return value
 
 
@@ -115,6 +135,9 @@ def parse_markdown(text):
             return meta, rest
         if not line.strip() or line.lstrip().startswith('#'):
             continue
+        if len(line) > MAX_LINE_CHARS:
+            raise ValueError('a front matter line is longer than %d characters'
+                             % MAX_LINE_CHARS)
         key, sep, raw = line.partition(':')
         key = key.strip()
         if not sep or key not in FIELDS:
@@ -126,6 +149,8 @@ def parse_markdown(text):
             meta[key] = json.loads(raw)
         except ValueError:
             meta[key] = raw  # a plain YAML-style string: title: Hello
+        except RecursionError:
+            raise ValueError('"%s" is nested too deeply' % key) from None
     # not reached
 
 
@@ -140,33 +165,64 @@ def _text(meta, key, required=True, maximum=None):
     return value
 
 
+def _check_text(key, value):
+    """No NUL (forms refuse it) and no lone surrogate (not UTF-8: no form can send
+    one, and the export could not write it)."""
+    if '\x00' in value:
+        raise ValueError('"%s" contains a NUL character' % key)
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        raise ValueError('"%s" is not valid Unicode (a lone surrogate)' % key) from None
+
+
+def _check_time(key, value):
+    latest = utcnow() + CLOCK_SKEW
+    if not EARLIEST <= value <= latest:
+        raise ValueError('"%s" %s is not between %s and a day from now'
+                         % (key, format_time(value)[:19] + 'Z', EARLIEST.year))
+    return value
+
+
 def validate(meta, body):
-    """The post's fields from parsed front matter; ValueError naming the problem."""
-    title = _text(meta, 'title', maximum=200)
+    """The post's fields from parsed front matter, checked by the editor's rules;
+    ValueError naming the problem."""
+    title = _text(meta, 'title')
     author = _text(meta, 'author')
     if forms.username_error(author) or author != forms.normalize_username(author):
         raise ValueError('"author" %r is not a valid username' % author[:40])
     author_name = _text(meta, 'author_name', required=False, maximum=80)
+    if any(unicodedata.category(ch) == 'Cc' for ch in author_name):
+        raise ValueError('"author_name" contains control characters')
     status = meta.get('status', PUBLISHED)
-    if status not in STATUSES:
-        raise ValueError('"status" must be one of %s' % ', '.join(STATUSES))
+    for key, value in (('title', title), ('body', body), ('author_name', author_name)):
+        _check_text(key, value)
+    # Not normalised as the editor would: an export's texts come back exactly.
+    errors = forms.post_field_errors(title, body, status if isinstance(status, str) else '',
+                                     body_required=False)
+    for key in ('title', 'body', 'status'):
+        if key in errors:
+            message = ('must be one of draft, published' if key == 'status'
+                       else errors[key])
+            raise ValueError('"%s": %s' % (key, message))
     tags = meta.get('tags', [])
-    if not isinstance(tags, list) or not all(
+    # The length first: each tag is checked only when there can be few of them.
+    if not isinstance(tags, list) or len(tags) > TAGS_MAX or not all(
             is_stored_form(t) for t in tags):
-        raise ValueError('"tags" must be a list of tags as the editor stores them '
-                         '(lower case letters, digits and "-", up to 40 characters)')
+        raise ValueError('"tags" must be a list of at most %d tags as the editor stores '
+                         'them (lower case letters, digits and "-", up to 40 characters)'
+                         % TAGS_MAX)
     if len(set(tags)) != len(tags):
         raise ValueError('"tags" lists a tag twice')
-    if '\x00' in title + body + author_name + ''.join(tags):
-        raise ValueError('it contains a NUL character')
     times = {}
     for key in ('date', 'created_at', 'updated_at', 'published_at'):
         if meta.get(key) is not None:
             try:
-                times[key] = parse_time(meta[key])
+                value = parse_time(meta[key])
             except ValueError:
                 raise ValueError('"%s" is not a date and time like 2026-01-31T09:30:00Z'
                                  % key) from None
+            times[key] = _check_time(key, value)
     created = times.get('created_at') or times.get('date')
     if created is None:
         raise ValueError('it needs "created_at" or "date"')
@@ -204,6 +260,11 @@ def write_zip(out, author=None):
     return count
 
 
+def _shown_name(info):
+    """A member's name for a one-line message: unprintable characters as '?'."""
+    return ''.join(ch if ch.isprintable() else '?' for ch in info.filename[:200])
+
+
 class ExportError(ValueError):
     """An export zip that cannot be imported; the message says why, in one line."""
 
@@ -216,30 +277,35 @@ def read_zip(path):
         raise ExportError('no such file: %s' % path) from None
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ExportError('%s is not a zip file (%s)' % (path, exc)) from None
-    records, ignored = [], 0
+    records = []
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
             raise ExportError('%s holds more than %d files' % (path, MAX_MEMBERS))
-        for info in members:
-            if info.is_dir() or not info.filename.endswith('.md'):
-                ignored += 1
-                continue
+        posts = [info for info in members
+                 if not info.is_dir() and info.filename.endswith('.md')]
+        ignored = len(members) - len(posts)
+        # Declared sizes, summed before anything is decompressed; a member's reader
+        # stops at its declared size, so the data read cannot exceed them.
+        if sum(info.file_size for info in posts) > MAX_TOTAL_BYTES:
+            raise ExportError('%s: its post files hold more than %d MiB in all'
+                              % (path, MAX_TOTAL_BYTES // 2 ** 20))
+        for info in posts:
             if info.file_size > MAX_MEMBER_BYTES:
                 raise ExportError('%s: larger than %d MiB'
-                                 % (info.filename, MAX_MEMBER_BYTES // 2 ** 20))
+                                 % (_shown_name(info), MAX_MEMBER_BYTES // 2 ** 20))
             try:
                 with archive.open(info) as member:
                     data = member.read(MAX_MEMBER_BYTES + 1)
                 if len(data) > MAX_MEMBER_BYTES:
                     raise ValueError('larger than %d MiB' % (MAX_MEMBER_BYTES // 2 ** 20))
-                text = data.decode('utf-8')
+                text = data.decode('utf-8-sig')  # a BOM some editors add is dropped
                 records.append(validate(*parse_markdown(text)))
             except UnicodeDecodeError:
-                raise ExportError('%s: not UTF-8 text' % info.filename) from None
-            except (ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
+                raise ExportError('%s: not UTF-8 text' % _shown_name(info)) from None
+            except (ValueError, *_MEMBER_ERRORS) as exc:
                 msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise ExportError('%s: %s' % (info.filename, msg)) from None
+                raise ExportError('%s: %s' % (_shown_name(info), msg)) from None
     if not records:
         raise ExportError('%s holds no post files (*.md)' % path)
     return records, ignored

@@ -7,13 +7,20 @@ dict and answer 422 with the form and the user's input again.
 """
 
 import re
+import unicodedata
 
 from bottle import HTTPError, request
+
+from blog.models import STATUSES
 
 USERNAME_RE = re.compile(r'^[a-z0-9_-]{3,30}$')
 EMAIL_RE = re.compile(r'^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$')
 PASSWORD_MIN, PASSWORD_MAX = 12, 1024
 PASSWORDS_DIFFER = 'The two passwords differ.'
+TITLE_MAX = 200
+# Characters. The editor posts multipart/form-data (UTF-8 unescaped), and its routes
+# take requests of Config.editor_body_bytes: 600,000 characters of any script fit.
+BODY_MAX = 600_000
 
 
 def _bad_request(what):
@@ -95,6 +102,41 @@ def length_error(value, maximum, label='This'):
     if len(value) > maximum:
         return '%s can be at most %d characters (it has %d).' % (label, maximum, len(value))
     return None
+
+
+def normalize_title(text):
+    """A post title as stored: runs of whitespace (line breaks too) as one space."""
+    return ' '.join(text.split())
+
+
+def normalize_body(text):
+    """Line endings as \\n; leading blank lines dropped (a <textarea> eats the first)."""
+    return text.replace('\r\n', '\n').replace('\r', '\n').lstrip('\n')
+
+
+def post_field_errors(title, body, status, body_required=True):
+    """The editor's checks of a post's title, body and status (the editor's already
+    normalised by normalize_title and normalize_body): messages by field, empty when
+    all is well. Import applies the same rules (blog.archive), but takes bodies
+    exactly as exported, an empty one included (`body_required` false)."""
+    errors = {}
+    if not title:
+        errors['title'] = 'Give the post a title.'
+    elif any(unicodedata.category(ch) == 'Cc' for ch in title):
+        errors['title'] = 'The title contains control characters; please retype it.'
+    else:
+        error = length_error(title, TITLE_MAX, 'The title')
+        if error:
+            errors['title'] = error
+    if body_required and not body.strip():
+        errors['body'] = 'Write something in the body.'
+    else:
+        error = length_error(body, BODY_MAX, 'The body')
+        if error:
+            errors['body'] = error
+    if status not in STATUSES:
+        errors['status'] = 'Choose "Draft" or "Published".'
+    return errors
 
 
 def safe_next(target, default='/'):

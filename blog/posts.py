@@ -6,7 +6,6 @@ blog.editing (restoring a revision uses them too).
 
 import re
 import secrets
-import unicodedata
 
 from bottle import HTTPError, request
 
@@ -24,7 +23,7 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT, STATUSES
+from blog.models import DRAFT
 from blog.queries import posts as post_queries
 from blog.render import render
 from blog.responses import see_other
@@ -32,43 +31,21 @@ from blog.tagging import normalize_tags
 from blog.urls import POST_ID, absolute_url, url
 from blog.versioning import MISSING
 
-TITLE_MAX = 200
-# Characters. The editor posts multipart/form-data (UTF-8 unescaped), and its routes
-# take requests of Config.editor_body_bytes: 600,000 characters of any script fit.
-BODY_MAX = 600_000
+# The editor's limits and checks are shared with import (blog.forms).
+TITLE_MAX, BODY_MAX = forms.TITLE_MAX, forms.BODY_MAX
+normalize_body = forms.normalize_body
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
 
 
-def normalize_body(text):
-    """Line endings as \\n; leading blank lines dropped (a <textarea> eats the first)."""
-    return text.replace('\r\n', '\n').replace('\r', '\n').lstrip('\n')
-
-
 def read_form():
     """The submitted post fields: (values, what the form shows, errors by field)."""
-    title = ' '.join(forms.field('title').split())
-    body = normalize_body(forms.field('body'))
+    title = forms.normalize_title(forms.field('title'))
+    body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
     tags_text = forms.field('tags')
     tags, tag_error = normalize_tags(tags_text)
-    errors = {}
-    if not title:
-        errors['title'] = 'Give the post a title.'
-    elif any(unicodedata.category(ch) == 'Cc' for ch in title):
-        errors['title'] = 'The title contains control characters; please retype it.'
-    else:
-        error = forms.length_error(title, TITLE_MAX, 'The title')
-        if error:
-            errors['title'] = error
-    if not body.strip():
-        errors['body'] = 'Write something in the body.'
-    else:
-        error = forms.length_error(body, BODY_MAX, 'The body')
-        if error:
-            errors['body'] = error
-    if status not in STATUSES:
-        errors['status'] = 'Choose "Draft" or "Published".'
+    errors = forms.post_field_errors(title, body, status)
     if tag_error:
         errors['tags'] = tag_error
     values = {'title': title, 'body': body, 'status': status, 'tags': tags}
