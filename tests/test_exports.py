@@ -244,3 +244,155 @@ def test_bad_zips_exit_2(tmp_path, setup, message):
 ])
 def test_slugify(title, slug):
     assert slugify(title) == slug
+
+
+# --- malformed and hostile imports ----------------------------------------------
+
+def zip_bytes(*members, compression=zipfile.ZIP_DEFLATED):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, 'w', compression=compression) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def corrupt_stream():
+    data = bytearray(zip_bytes(('a/x.md', GOOD + 'y' * 5000)))
+    start = data.find(b'a/x.md') + len('a/x.md')
+    data[start + 10:start + 40] = b'\xff' * 30  # inside the deflate stream
+    return bytes(data)
+
+
+def stored_with(flag=0, method=0):
+    """GOOD stored uncompressed, its headers then saying `flag` (1: encrypted) and
+    compression `method` (99: one Python cannot read)."""
+    data = bytearray(zip_bytes(('a/x.md', GOOD), compression=zipfile.ZIP_STORED))
+    for signature, offset in ((b'PK\x03\x04', 6), (b'PK\x01\x02', 8)):
+        at = data.find(signature) + offset
+        data[at] |= flag
+        data[at + 2] = method
+    return bytes(data)
+
+
+def front(line):
+    return GOOD.replace('tags: ["a"]', line)
+
+
+LATER = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).strftime(
+    '%Y-%m-%dT%H:%M:%SZ')
+
+
+@pytest.mark.parametrize('data, message', [
+    # Each of these gave a traceback before.
+    (corrupt_stream(), 'a/x.md: Error -3 while decompressing'),
+    (stored_with(flag=1), 'a/x.md: File'),  # ...is encrypted, password required
+    (stored_with(method=99), 'a/x.md: That compression method is not supported'),
+    (zip_bytes(('a/x.md', front('published_at: "0001-01-01T00:00:00+01:00"'))),
+     '"published_at" is not a date'),
+    (zip_bytes(('a/x.md', front('updated_at: "9999-12-31T23:59:59-01:00"'))),
+     '"updated_at" is not a date'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '[' * 3000 + ']' * 3000))), 'nested too deeply'),
+    # Each of these was imported before, and broke the export or the homepage.
+    (zip_bytes(('a/x.md', GOOD.replace('2025-01-01', '2107-01-01'))), '"created_at" 2107'),
+    (zip_bytes(('a/x.md', front('updated_at: "2108-01-01T00:00:00Z"'))), '"updated_at" 2108'),
+    (zip_bytes(('a/x.md', front('published_at: "%s"' % LATER))), 'a day from now'),
+    (zip_bytes(('a/x.md', GOOD.replace('2025-01-01', '1969-12-31'))), 'between 1970'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '"T\\ud800"'))), 'lone surrogate'),
+    (zip_bytes(('a/x.md', GOOD.replace('body', 'bo\\ud800dy'))), None),  # plain text: kept
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '"T\\u0007"'))), 'control characters'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '"T\\nU"'))), 'control characters'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '"%s"' % ('x' * 201)))), 'at most 200'),
+    (zip_bytes(('a/x.md', GOOD + 'b' * 600_001)), '"body": The body can be at most 600000'),
+    (zip_bytes(('a/x.md', front('tags: [%s]' % ','.join('"t%d"' % i for i in range(11))))),
+     'at most 10 tags'),
+    (zip_bytes(('a/x.md', front('author_name: "Al\\u0000"'))), 'control characters'),
+    (zip_bytes(('a/x.md', front('author_name: ["Al"]'))), '"author_name" must be'),
+    (zip_bytes(('a/x.md', front('tags: [["a"]]'))), '"tags" must be'),
+    (zip_bytes(('a/x.md', front('tags: null'))), '"tags" must be'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', '12345678901234567890123'))), '"title" must'),
+    (zip_bytes(('a/x.md', GOOD.replace('"T"', 'null'))), '"title" must'),
+    (zip_bytes(('a/x.md', GOOD.replace('"published"', '["published"]'))), '"status"'),
+    (zip_bytes(('a/x.md', GOOD.replace('"published"', '{"a": 1}'))), '"status"'),
+    (zip_bytes(('a/x.md', GOOD.replace('"2025-01-01T00:00:00.000000Z"', '9' * 5000))),
+     '"created_at" is not a date'),
+    (zip_bytes(('a/x.md', '---\n')), 'no closing'),
+    (zip_bytes(('a/x\n.md', 'no front matter')), 'a/x?.md: it does not start'),
+])
+def test_malformed_members_are_one_line_errors(tmp_path, data, message):
+    from blog.archive import ExportError, read_zip
+
+    path = tmp_path / 'in.zip'
+    path.write_bytes(data)
+    if message is None:  # the body's "\ud800" is six plain characters, not an escape
+        records, _ = read_zip(str(path))
+        assert records[0]['body'] == 'bo\\ud800dy'
+        return
+    with pytest.raises(ExportError) as caught:
+        read_zip(str(path))
+    assert message in str(caught.value) and '\n' not in str(caught.value)
+
+
+def test_odd_but_valid_members_import(tmp_path):
+    from blog.archive import read_zip
+
+    path = tmp_path / 'in.zip'
+    with pytest.warns(UserWarning, match='Duplicate name'):
+        data = zip_bytes(
+        ('a/bom.md', '\ufeff' + GOOD),  # a BOM: dropped (refused before)
+        ('a/crlf.md', GOOD.replace('\n', '\r\n')),
+        ('a/crlf.md', GOOD),  # the same name twice: two members
+        ('a/dir.md/', ''),  # a directory named like a post: ignored
+        ('a/NAME.md', GOOD),
+        )
+    path.write_bytes(data.replace(b'NAME', b'\xff\xfe\n\x80'))  # not UTF-8, a newline
+    records, ignored = read_zip(str(path))
+    assert len(records) == 4 and ignored == 1
+    assert {r['title'] for r in records} == {'T'}
+
+
+def test_total_uncompressed_size_is_bounded(tmp_path, monkeypatch):
+    from blog import archive
+
+    monkeypatch.setattr(archive, 'MAX_TOTAL_BYTES', 3 * len(GOOD))
+    path = tmp_path / 'in.zip'
+    path.write_bytes(zip_bytes(*[('a/%d.md' % i, GOOD) for i in range(4)]))
+    opened = []
+    monkeypatch.setattr(archive.zipfile.ZipFile, 'open',
+                        lambda self, *a, **k: opened.append(a) or None)
+    with pytest.raises(archive.ExportError, match='more than 0 MiB in all'):
+        archive.read_zip(str(path))
+    assert opened == []  # refused before any member was decompressed
+
+
+def test_corrupt_zip_on_the_command_line_is_one_line(tmp_path):
+    path = tmp_path / 'in.zip'
+    path.write_bytes(corrupt_stream())
+    result = run('import', str(path), '--db', str(tmp_path / 'x.db'))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        'run.py: error: a/x.md: Error -3 while decompressing data: invalid bit length repeat']
+
+
+def test_imported_posts_export_again(tmp_path):
+    """Whatever import accepts, the export writes back: import, export, import."""
+    from blog.archive import import_posts, read_zip, write_zip
+
+    edge = '1970-01-01T00:00:00.000000Z'
+    path = tmp_path / 'in.zip'
+    path.write_bytes(zip_bytes(
+        ('a/1.md', '\ufeff' + GOOD.replace('2025-01-01T00:00:00.000000Z', edge)),
+        ('a/2.md', front('tags: [%s]' % ','.join('"t%d"' % i for i in range(10)))
+         .replace('"T"', '"%s"' % ('é' * 200)) + '\u2028\x01'),
+        ('a/3.md', front('updated_at: "%s"' % (datetime.datetime.now(datetime.UTC)
+                                                + datetime.timedelta(hours=20))
+                         .strftime('%Y-%m-%dT%H:%M:%SZ'))),
+    ))
+    records, _ = read_zip(str(path))
+    app = create_app(Config(db_path=str(tmp_path / 'a.db'), hash_cost=TEST_COST))
+    with app.config['blog.site'].activated(), db.connection_context():
+        assert import_posts(records)[0] == 3
+        again = tmp_path / 'again.zip'
+        with open(again, 'wb') as out:
+            assert write_zip(out) == 3
+    second, _ = read_zip(str(again))
+    assert second == records
