@@ -9,11 +9,16 @@ an allowlist of tags, attributes and URL schemes. Headings are moved one level
 down (`#` becomes <h2>), so the post's title stays the page's only <h1>.
 
 markdown-it-py is pure Python and costs tens of microseconds per line or per
-bracket: a 600,000-character body of `![[` takes about 15 s here. Long bodies
-from the web are therefore rendered in a child process (`render_markdown_bounded`,
-which runs `python -m blog.markdown`), where that time neither holds the server's
-interpreter lock nor runs unbounded: the child has a CPU-time limit, at most
-RENDER_SLOTS children run at once, and the request waits for none of them.
+bracket (a 600,000-character body of `![[` takes about 15 s here), and tables cost
+what their padded cells cost, not what their source does (19,000 characters of wide
+tables took 22 s, 1.1 GB and made 8.6 MB of HTML). So what authors save is rendered
+by `render_markdown_bounded`, always in a child process (`python -m blog.markdown`),
+where that time neither holds the server's interpreter lock nor runs unbounded: each
+body gets RENDER_SECONDS of CPU, the child CHILD_MEMORY bytes, tables at most
+TABLE_COLUMNS columns and TABLE_CELLS cells, the HTML at most html_limit() characters;
+at most RENDER_SLOTS children run at once. The children stay between saves (a short
+body costs milliseconds); one that broke a limit is stopped and replaced when needed.
+`render_markdown` itself is unbounded, for callers that bound their input otherwise.
 """
 
 import atexit
@@ -51,10 +56,10 @@ _CODE_CLASS = re.compile(r'^language-[A-Za-z0-9_+#.-]{1,40}$')
 
 EXCERPT_CHARS = 200  # the excerpt under each post in a list
 EXCERPT_SOURCE_CHARS = 2000  # the start of a post's HTML is enough for an excerpt
-# Bodies up to this long render in the request's own thread: at most ~0.5 s even for
-# the slowest Markdown, and a few milliseconds for prose. Longer ones go to a child.
+# Bodies up to this long wait a moment for a free renderer; longer ones (which may
+# hold one for seconds) are refused at once when all are busy.
 INLINE_CHARS = 20_000
-RENDER_SECONDS = 10  # CPU seconds a child may use (its wall-clock limit is twice that)
+RENDER_SECONDS = 10  # CPU seconds a body may use (its wall-clock limit is twice that)
 # Children rendering at once. With waitress's 4 threads, 2 stay free for readers
 # whatever authors save; a long save that finds both busy is asked to try again.
 RENDER_SLOTS = 2
@@ -84,7 +89,8 @@ _cleaner = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
 
 
 def render_markdown(source):
-    """Markdown source to sanitized HTML (no script, no event handlers, no js: URLs)."""
+    """Markdown source to sanitized HTML (no script, no event handlers, no js: URLs),
+    in this process and without limits: see render_markdown_bounded()."""
     return _cleaner.clean(_render_tokens(_md.parse(source or '')))
 
 
