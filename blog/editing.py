@@ -74,8 +74,9 @@ def form_values(row):
 
 def render_body(body, errors, post=None):
     """The body as HTML (`post`'s stored HTML when the body is unchanged), or None
-    with the reason in errors['body'] when it cannot be rendered (too slow: see
-    blog.markdown). Runs outside any write lock."""
+    with the reason in errors['body'] when it cannot be rendered (too slow, too much
+    memory, a table too wide or too big, HTML too long: see blog.markdown). Runs
+    outside any write lock."""
     if post is not None and body == post.body:
         return post.html
     try:

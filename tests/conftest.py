@@ -192,7 +192,7 @@ def make_post(app):
 # and memory limits), with the renderer swapped for a loop that never ends: the
 # kernel's CPU limit stops it, as it stops a pathological body, without needing a
 # body slow enough for the machine the tests run on. Before spinning it writes down
-# the limits it runs under, for tests to check.
+# the limits it runs under and the CPU it had used, for tests to check.
 _SPINNING_CHILD = """\
 import json
 import resource
@@ -201,17 +201,19 @@ import sys
 from blog import markdown
 
 
-def spin(source):
+def spin(source, max_chars):
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     with open(%(record)r, 'w') as fh:
         json.dump({'cpu': resource.getrlimit(resource.RLIMIT_CPU),
+                   'spent': usage.ru_utime + usage.ru_stime,
                    'core': resource.getrlimit(resource.RLIMIT_CORE),
-                   'chars': len(source)}, fh)
+                   'chars': len(source), 'max_chars': max_chars}, fh)
     while True:
         pass
 
 
-markdown.render_markdown = spin
-markdown._child_main(sys.argv[3:])  # after '-m blog.markdown': SECONDS BYTES
+markdown.render_checked = spin
+markdown._child_main(sys.argv[3:])  # after '-m blog.markdown': BYTES
 """
 
 
@@ -229,14 +231,14 @@ class SpinningRenderer:
 
 @pytest.fixture
 def spinning_renderer(tmp_path, monkeypatch):
-    """Long bodies go to a renderer child that uses CPU until its limit (1 s) stops
-    it: every long save is refused as too slow, in about a second."""
+    """Bodies go to a renderer child that uses CPU until its limit (1 s) stops it:
+    every save of a new body is refused as too slow, in about a second."""
     from blog import markdown
 
     record = tmp_path / 'spinning-child.json'
     script = tmp_path / 'spinning_child.py'
     script.write_text(_SPINNING_CHILD % {'record': str(record)})
-    # markdown.PYTHON is run as `PYTHON -m blog.markdown SECONDS BYTES`; a shell
+    # markdown.PYTHON is run as `PYTHON -m blog.markdown BYTES`; a shell
     # script in its place runs the stand-in with those arguments instead.
     python = tmp_path / 'python'
     python.write_text('#!/bin/sh\nexec %s %s "$@"\n'
@@ -244,7 +246,8 @@ def spinning_renderer(tmp_path, monkeypatch):
     python.chmod(0o755)
     monkeypatch.setattr(markdown, 'PYTHON', str(python))
     monkeypatch.setattr(markdown, 'RENDER_SECONDS', 1)
-    return SpinningRenderer(record)
+    yield SpinningRenderer(record)
+    markdown.stop_workers()  # none of its children outlives the test
 
 
 # Longer than markdown.INLINE_CHARS (so it goes to the child) and quick to render for
