@@ -13,6 +13,8 @@ from blog.queries import people
 from blog.render import render
 from blog.responses import see_other
 from blog.site import current_site
+from blog.throttle import PASSWORD as PASSWORD_SCOPE
+from blog.throttle import PASSWORD_USER, REGISTER
 from blog.urls import url
 
 SIGN_IN_FAILED = 'That username and password do not match an active account.'
@@ -27,6 +29,14 @@ def _client_address():
     return request.environ.get('REMOTE_ADDR') or 'unknown'
 
 
+def _too_many(wait, what):
+    """The Retry-After header and the form error of a throttled try."""
+    response.set_header('Retry-After', str(wait))
+    if wait < 60:
+        return {'form': 'Too many %s. Try again in %d seconds.' % (what, wait)}
+    return {'form': 'Too many %s. Try again in %d minutes.' % (what, wait // 60 + 1)}
+
+
 def register():
     """GET: the sign-up form. POST: create the account and sign in."""
     if request.method == 'GET':
@@ -37,6 +47,14 @@ def register():
     username = forms.normalize_username(forms.field('username'))
     password = forms.field('password')
     confirm = forms.field('password_confirm')
+    # Every try counts (each may hash a password and answers whether a name is
+    # taken), before any work is done.
+    checks = [(REGISTER, (_client_address(),))]
+    wait = _throttle().wait(checks)
+    if wait:
+        return render('auth/register.html', status=429, values={'username': username},
+                      errors=_too_many(wait, 'sign-ups from this address'))
+    _throttle().failed(checks)
     errors = {}
     error = forms.username_error(username)
     if error:
@@ -73,27 +91,25 @@ def login():
     # when the session had ended (blog.rescue).
     carried = rescue.sent_fields(rescue.PREFIX)
     # No username is longer than 30 characters: a longer one is counted by its
-    # start, so a megabyte of name cannot sit in the throttle's memory.
+    # start, so a megabyte of name is not hashed into every key.
     throttle_key = username[:31]
-    wait = _throttle().retry_after(throttle_key, _client_address())
+    wait = _throttle().sign_in_wait(throttle_key, _client_address())
     if wait:
-        response.set_header('Retry-After', str(wait))
-        errors = {'form': 'Too many failed sign-ins. Try again in %d minutes.'
-                          % (wait // 60 + 1)}
+        errors = _too_many(wait, 'failed sign-ins')
         if carried:
             return rescue.ended_page(carried, next_path, errors=errors, status=429)
         return render('auth/login.html', status=429, values=values, errors=errors)
 
     user = accounts.authenticate(username, password)
     if user is None or not user.is_active:
-        _throttle().failed(throttle_key, _client_address())
+        _throttle().sign_in_failed(throttle_key, _client_address())
         if carried:
             return rescue.ended_page(carried, next_path, errors={'form': SIGN_IN_FAILED},
                                      status=422)
         return render('auth/login.html', status=422, values=values,
                       errors={'form': SIGN_IN_FAILED})
 
-    _throttle().succeeded(throttle_key)
+    _throttle().sign_in_succeeded(throttle_key, _client_address())
     accounts.signed_in(user, password)
     sessions.sign_in(user)
     if carried:
@@ -118,8 +134,15 @@ def change_password():
     current = forms.field('current_password')
     new = forms.field('new_password')
     confirm = forms.field('new_password_confirm')
+    # Like sign-in: a stolen session must not become a way to guess the password.
+    checks = [(PASSWORD_SCOPE, (user.id, _client_address())), (PASSWORD_USER, (user.id,))]
+    wait = _throttle().wait(checks)
+    if wait:
+        return render('auth/password.html', status=429,
+                      errors=_too_many(wait, 'wrong current passwords'))
     errors = {}
     if not accounts.password_is(user, current):
+        _throttle().failed(checks)
         errors['current_password'] = WRONG_CURRENT
     error = forms.password_error(new)
     if error:

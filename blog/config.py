@@ -27,10 +27,15 @@ class Config:
     # The editors' limit: 600,000 characters of any script (up to 4 bytes each in
     # UTF-8) as multipart, with room to spare, so a too-long body is a form error.
     editor_body_bytes: int = 8 * 1024 * 1024
-    # Login throttling: failures per username / per client address in a window.
+    # Throttling (blog.throttle): failed sign-ins per username from one address and
+    # per address in a window; per username from every address, past which one try
+    # per throttle_slow_seconds still gets through; registrations per address an hour.
     throttle_window: int = 15 * 60
     throttle_per_user: int = 10
     throttle_per_address: int = 50
+    throttle_per_username: int = 100
+    throttle_slow_seconds: int = 5
+    throttle_register_per_hour: int = 10
     hash_cost: passwords.Cost = field(default=passwords.DEFAULT_COST)
     cache_pages: bool = True
     # How serve runs waitress. threads has no environment variable, only --threads.

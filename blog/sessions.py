@@ -3,7 +3,10 @@
 The cookie carries a random token; the `session` table stores only its SHA-256, so
 a leaked database does not hand out live sessions. One CSRF token per session,
 valid for every form until sign-in or sign-out (both start a new session).
-Anonymous visitors get a session the first time a page shows them a form.
+Anonymous visitors get a session the first time a page shows them a form; it
+lasts `ANONYMOUS_LIFETIME` (a day), not the signed-in `session_days`, because every
+cookie-less GET of a form page makes one. Each new session sweeps at most
+`SWEEP_BATCH` expired rows, so the table holds the live sessions and little more.
 """
 
 import datetime
@@ -23,6 +26,9 @@ from blog.urls import url
 COOKIE_NAME = 'blog_session'
 # last_seen_at is written at most this often, so reads stay reads.
 TOUCH_EVERY = datetime.timedelta(minutes=10)
+ANONYMOUS_LIFETIME = datetime.timedelta(days=1)
+# Each new session adds one row and deletes up to this many expired ones.
+SWEEP_BATCH = 100
 
 _STATE = 'blog.session'  # request.environ key: the Session row, or None
 _DEACTIVATED = 'blog.session_deactivated'
@@ -34,6 +40,12 @@ def _hash(token):
 
 def _config():
     return current_site().config
+
+
+def _lifetime(signed_in):
+    if signed_in:
+        return datetime.timedelta(days=_config().session_days)
+    return ANONYMOUS_LIFETIME
 
 
 def load():
@@ -54,7 +66,7 @@ def load():
         _write_cookie('')
         return None
     if now - session.last_seen_at > TOUCH_EVERY:
-        lifetime = datetime.timedelta(days=_config().session_days)
+        lifetime = _lifetime(session.user_id is not None)
         people.touch_session(session.token_hash, now, now + lifetime)
     request.environ[_STATE] = session
     return session
@@ -76,14 +88,15 @@ def current_user():
 def _start(user=None):
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    lifetime = _lifetime(user is not None)
+    people.delete_expired_sessions(now, SWEEP_BATCH)
     session = people.create_session(
         token_hash=_hash(token), user=user, csrf_token=secrets.token_urlsafe(32),
-        created_at=now, last_seen_at=now,
-        expires_at=now + datetime.timedelta(days=_config().session_days))
+        created_at=now, last_seen_at=now, expires_at=now + lifetime)
     if user is not None:
         session.user = user
     request.environ[_STATE] = session
-    _write_cookie(token)
+    _write_cookie(token, lifetime)
     return session
 
 
@@ -128,8 +141,7 @@ def sign_in(user):
     old = current_session()
     if old is not None:
         people.delete_session(old.token_hash)
-    people.delete_expired_sessions(utcnow())
-    return _start(user)
+    return _start(user)  # which sweeps expired sessions
 
 
 def sign_out():
@@ -141,14 +153,14 @@ def sign_out():
     _write_cookie('')
 
 
-def _write_cookie(token):
+def _write_cookie(token, lifetime=None):
     # Set on the response right away: Bottle's redirect() (and our see_other) copy the response as
     # it is, and cookies set later (in an after_request hook) would be dropped.
     config = _config()
     if token:
         response.set_cookie(COOKIE_NAME, token, path='/', httponly=True, samesite='lax',
                             secure=config.cookies_secure,
-                            max_age=config.session_days * 86400)
+                            max_age=int(lifetime.total_seconds()))
     else:
         response.delete_cookie(COOKIE_NAME, path='/', httponly=True, samesite='lax',
                                secure=config.cookies_secure)

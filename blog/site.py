@@ -27,6 +27,9 @@ class Site:
         # The web's parts (blog.app.create_app makes them); the command line has none.
         self.cache = cache
         self.throttle = throttle
+        if throttle is not None:
+            # Its counts live in this site's database, its limits in this config.
+            throttle.attach(self.backend, config)
         self.jinja = jinja
         self.app = None  # the Bottle app, whose routes build the site's URLs
 

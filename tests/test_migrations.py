@@ -124,3 +124,14 @@ def test_trash_rebuild_keeps_rows_indexes_triggers_and_the_id_counter(tmp_path):
                        "created_at, updated_at) VALUES (1, 'new', 'b', 'h', 'draft', '[]', 0, 0)")
         assert db.execute_sql('SELECT max(id) FROM post').fetchone()[0] == 5
     db.close_all()
+
+
+def test_throttle_table_arrives_on_an_existing_database(tmp_path):
+    db = old_database(tmp_path, '0008_post_form_ids', posts=3)
+    with db.connection_context():
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0009_throttle' in applied
+        indexes = {row[0] for row in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'throttle'")}
+        assert {'throttle_scope_key_bucket', 'throttle_expires_at'} <= indexes
+        assert db.execute_sql('SELECT count(*) FROM post').fetchone() == (3,)

@@ -62,6 +62,37 @@ def test_expired_session_is_anonymous(client, world, dbconn):
     assert 'Signed in as' not in client.get('/').text
 
 
+@pytest.mark.parametrize('signed_in, days', [(False, 1), (True, 30)])
+def test_anonymous_sessions_last_a_day_signed_in_ones_their_lifetime(
+        client, auth, make_user, dbconn, signed_in, days):
+    make_user('alice')
+    if signed_in:
+        auth.login('alice')
+        response = client.get('/settings/password')
+    else:
+        response = client.get('/login')  # a form page: an anonymous session starts
+    cookie = response.headers.get('Set-Cookie', '')
+    (session,) = Session.select()
+    lifetime = session.expires_at - session.created_at
+    assert lifetime <= datetime.timedelta(days=days)
+    assert lifetime > datetime.timedelta(days=days) - datetime.timedelta(minutes=1)
+    if not signed_in:
+        assert 'Max-Age=86400' in cookie
+
+
+def test_expired_sessions_are_swept_in_bounded_batches(client, dbconn):
+    old = utcnow() - datetime.timedelta(days=2)
+    Session.insert_many([{'token_hash': 'dead%d' % i, 'csrf_token': 'x', 'created_at': old,
+                          'last_seen_at': old, 'expires_at': old}
+                         for i in range(250)]).execute()
+    client.get('/login')  # a new anonymous session sweeps a batch
+    assert Session.select().where(Session.expires_at <= utcnow()).count() == 150
+    client.reset()
+    client.get('/login')
+    assert Session.select().where(Session.expires_at <= utcnow()).count() == 50
+    assert Session.select().count() == 52
+
+
 def test_session_cookie_attributes(client, world):
     response = client.post('/logout', {'csrf_token': csrf_from(client.get('/'))}, status=303)
     cookie = response.headers['Set-Cookie']  # the deletion carries the same attributes

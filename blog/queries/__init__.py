@@ -8,4 +8,5 @@ seam (`blog.db.backend()`), not here.
 - `listings`: the homepage and the author pages.
 - `readers`: feeds, tags, search, the sitemap, export and import.
 - `people`: users, sessions, the admin area and its audit trail.
+- `throttles`: the throttle's counters (blog.throttle).
 """

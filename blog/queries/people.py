@@ -111,9 +111,18 @@ def delete_session(token_hash):
     return Session.delete().where(Session.token_hash == token_hash).execute()
 
 
-def delete_expired_sessions(now):
-    """Forget sessions that have expired."""
-    return Session.delete().where(Session.expires_at <= now).execute()
+def delete_expired_sessions(now, batch):
+    """Forget at most `batch` sessions that have expired (the oldest first, read
+    from the index on expires_at); returns how many."""
+    oldest = (Session
+              .select(Session.token_hash)
+              .where(Session.expires_at <= now)
+              .order_by(Session.expires_at)
+              .limit(batch))
+    return (Session
+            .delete()
+            .where(Session.token_hash.in_(oldest))
+            .execute())
 
 
 def delete_user_sessions(user_id, keep=None):
