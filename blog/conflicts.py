@@ -29,7 +29,7 @@ class Field:
 
 
 # The diff's work is bounded per page, whatever the two texts (a body is at most
-# 600,000 characters; see the README's "Conflicts and history"):
+# 600,000 characters; see the README, "Writing posts"):
 # - a differing middle (after the common head and tail) longer than ALIGN_MAX_LINES
 #   lines, both sides together, is not aligned at all;
 # - at most LINES_MAX lines are rendered one by one; a changed part that does not fit
