@@ -12,8 +12,9 @@ versions of one code block or table together. Changes that touch different units
 units are a conflict part, which the user resolves on the conflict page by
 choosing theirs, mine or both for each part.
 
-The work is bounded: the common head and tail are trimmed before the diff, and a
-middle too large to align is one conflict part.
+The work is bounded: the common head and tail are trimmed before the diff, a middle
+too large to align (ALIGN_MAX_UNITS) is one conflict part, and past
+MAX_CONFLICT_PARTS conflict parts the rest is one more (simplified() tells).
 """
 
 import re
@@ -22,10 +23,16 @@ from merge3 import Merge3
 from patiencediff import PatienceSequenceMatcher
 
 FENCE = re.compile(r'^ {0,3}(`{3,}|~{3,})')
-# Units in the differing middle beyond which the sides are not aligned (a bound on
-# the work; a 600,000-character body of one-character lines stays under it).
-ALIGN_MAX_UNITS = 400_000
+# Units in the differing middle of a side beyond which the sides are not aligned (a
+# bound on the work: a body of up to 600,000 characters can be as many one-character
+# units, and patience diff grows faster than linearly on many repeated units).
+ALIGN_MAX_UNITS = 100_000
+# Conflict parts shown at most: past this many, the rest of the middle is one last
+# conflict part (the page, and the choices sent back, stay small).
+MAX_CONFLICT_PARTS = 100
+_SPECIAL = ('`', '~', '|')  # first characters (after spaces) of a fence or table line
 
+SIMPLIFIED = ('simplified',)  # a marker part: the conflicts past the cap were joined
 THEIRS, MINE, BOTH = 'theirs', 'mine', 'both'
 CHOICES = (THEIRS, MINE, BOTH)
 
@@ -33,9 +40,16 @@ CHOICES = (THEIRS, MINE, BOTH)
 def units(text):
     """`text` cut into merge units that join back to exactly `text`."""
     lines = text.splitlines(keepends=True)
+    # Only a line starting (after spaces) with a fence or a pipe can begin a longer
+    # unit: find those in one pass, and take the lines between them as they are.
+    starts = [i for i, line in enumerate(lines) if line.lstrip()[:1] in _SPECIAL]
     out = []
     i = 0
-    while i < len(lines):
+    for start in starts:
+        if start < i:
+            continue  # inside a unit already taken
+        out.extend(lines[i:start])
+        i = start
         line = lines[i]
         fence = FENCE.match(line)
         if fence:
@@ -54,6 +68,7 @@ def units(text):
         else:
             out.append(line)
             i += 1
+    out.extend(lines[i:])
     return out
 
 
@@ -72,7 +87,10 @@ def _trim(base, theirs, mine):
 
 def merge_parts(base, theirs, mine):
     """The merge of three texts as parts: ('same', text) for what merged cleanly,
-    ('conflict', base, theirs, mine) for each overlapping change."""
+    ('conflict', base, theirs, mine) for each overlapping change.
+
+    At most MAX_CONFLICT_PARTS conflict parts: the last one then holds everything
+    from there to the common tail (see simplified())."""
     b, t, m = units(base), units(theirs), units(mine)
     head, tail = _trim(b, t, m)
     mid = (b[head:len(b) - tail], t[head:len(t) - tail], m[head:len(m) - tail])
@@ -84,21 +102,50 @@ def merge_parts(base, theirs, mine):
             groups = [('conflict', *mid)]
         else:
             groups = Merge3(*mid, sequence_matcher=PatienceSequenceMatcher).merge_groups()
-        for group in groups:
-            if group[0] == 'conflict':
-                _, base_units, their_units, my_units = group
-                parts.append(('conflict', ''.join(base_units), ''.join(their_units),
-                              ''.join(my_units)))
-            else:
-                parts.append(('same', ''.join(group[1])))
+        parts.extend(_capped(groups))
     if tail:
         parts.append(('same', ''.join(b[len(b) - tail:])))
+    return parts
+
+
+def _capped(groups):
+    """Merge3's groups as parts. From the MAX_CONFLICT_PARTS-th conflict on, all the
+    rest is one conflict part: theirs and mine each with the cleanly merged text
+    between the conflicts, and no base (it is not one stretch of the base)."""
+    groups = iter(groups)  # the loop below stops at the cap, the next one goes on
+    parts, found = [], 0
+    for group in groups:
+        if group[0] == 'conflict':
+            found += 1
+            if found == MAX_CONFLICT_PARTS:
+                break
+            parts.append(('conflict', ''.join(group[1]), ''.join(group[2]),
+                          ''.join(group[3])))
+        else:
+            parts.append(('same', ''.join(group[1])))
+    else:
+        return parts
+    theirs, mine = [], []
+    for rest in [group, *groups]:
+        if rest[0] == 'conflict':
+            theirs.append(''.join(rest[2]))
+            mine.append(''.join(rest[3]))
+        else:
+            theirs.append(''.join(rest[1]))
+            mine.append(''.join(rest[1]))
+    parts.append(('conflict', '', ''.join(theirs), ''.join(mine)))
+    parts.append(SIMPLIFIED)
     return parts
 
 
 def conflicts(parts):
     """The conflict parts of a merge."""
     return [part for part in parts if part[0] == 'conflict']
+
+
+def simplified(parts):
+    """Whether the merge joined its conflicts past MAX_CONFLICT_PARTS into one part."""
+    return SIMPLIFIED in (parts or ())
 
 
 def _joined(first, second):
@@ -115,6 +162,8 @@ def resolve(parts, choices):
     for part in parts:
         if part[0] == 'same':
             out.append(part[1])
+            continue
+        if part == SIMPLIFIED:
             continue
         choice = choices[n] if n < len(choices) else MINE
         n += 1

@@ -6,10 +6,11 @@ import pytest
 
 from blog import conflicts, history
 from blog.db import db
-from blog.models import DRAFT, PUBLISHED, User
+from blog.models import DRAFT, PUBLISHED, Post, Revision, User
 from tests.conftest import LONG_BODY, csrf_from
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
+from tests.test_conflicts import ADVERSARIAL, count_word_pairs, sides
 
 HUGE = '99999999999999999999'
 
@@ -273,7 +274,25 @@ def test_diff_of_long_posts_with_many_blank_lines(monkeypatch):
     html = conflicts.diff_html(old, new)
     assert _sides(html) == (old.splitlines(), new.splitlines())
     assert html.count('<ins class="line add">') >= 700
-    monkeypatch.setattr(conflicts, 'DIFF_MAX_PAIRS', 100)  # too big to align: one block
+    monkeypatch.setattr(conflicts, 'ALIGN_MAX_LINES', 100)  # too big to align: one block
     html = conflicts.diff_html(old + '\nend', new + '\nend')
     assert _sides(html) == ((old + '\nend').splitlines(), (new + '\nend').splitlines())
     assert html.endswith('<span class="line">  end</span>')
+
+
+@pytest.mark.parametrize('name', ['alternating lines', '300,000 one-character lines',
+                                  '399-word lines, all changed'])
+def test_revision_page_of_huge_diffs_is_bounded_and_shows_the_change(story, monkeypatch, name):
+    post_id, alice, _root = story
+    word_pairs = count_word_pairs(monkeypatch)
+    old, new = ADVERSARIAL[name]
+    with db.connection_context():  # saved directly: only the diff is under test here
+        Revision.update(body=old).where(
+            (Revision.post == post_id) & (Revision.version == 1)).execute()
+        Post.update(body=new).where(Post.id == post_id).execute()
+    page = alice.get('/posts/%d/revisions/1' % post_id)
+    diff = page.text.split('<div class="diff">', 1)[1].split('</div>', 1)[0]
+    assert sum(word_pairs) <= conflicts.WORD_PAIRS_MAX
+    assert diff.count('class="line') <= conflicts.LINES_MAX + 20
+    assert 'This diff was simplified' in diff
+    assert sides(diff) == (old.splitlines(), new.splitlines())

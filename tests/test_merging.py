@@ -4,6 +4,7 @@ parts and their resolution."""
 import random
 
 import pytest
+from patiencediff import PatienceSequenceMatcher
 
 from blog import merging
 from blog.merging import BOTH, MINE, THEIRS, merge_fields, merge_text, resolve, units
@@ -99,3 +100,39 @@ def test_fields_merge_whole():
     merged, clashing = merge_fields(base, theirs, mine, ('title', 'status', 'tags'))
     assert merged == {'title': 'T2', 'status': 'published', 'tags': ['c']}
     assert clashing == ['tags']
+
+
+def test_many_overlaps_are_capped_and_the_rest_is_one_part():
+    base = ''.join('line %d\n' % i for i in range(1000))
+    theirs = ''.join('theirs %d\n' % i if i % 4 == 0 else 'line %d\n' % i
+                     for i in range(1000))
+    mine = ''.join('mine %d\n' % i if i % 4 == 0 else 'line %d\n' % i for i in range(1000))
+    merged, parts = merge_text(base, theirs, mine)  # 250 overlaps, unbounded
+    assert merged is None
+    found = merging.conflicts(parts)
+    assert len(found) == merging.MAX_CONFLICT_PARTS
+    assert merging.simplified(parts)
+    assert 'theirs 996' in found[-1][2] and 'mine 396' in found[-1][3]
+    # Every choice still gives a whole text: the last part carries the rest.
+    assert resolve(parts, [THEIRS] * len(found)) == theirs
+    assert resolve(parts, [MINE] * len(found)) == mine
+    assert resolve(parts, []) == mine
+    assert not merging.simplified(merge_text(BASE, BASE + 'a\n', BASE + 'b\n')[1])
+
+
+def test_a_middle_over_the_unit_bound_is_not_aligned(monkeypatch):
+    aligned = []
+
+    def counting(isjunk, a, b):
+        aligned.append((len(a), len(b)))
+        return PatienceSequenceMatcher(isjunk, a, b)
+    monkeypatch.setattr(merging, 'PatienceSequenceMatcher', counting)
+    rng = random.Random(7)
+    base, theirs, mine = (''.join(rng.choice(['\n', 'a\n']) for _ in range(150_000))
+                          for _ in range(3))
+    merged, parts = merge_text(base, theirs, mine)
+    assert aligned == []
+    assert merging.conflicts(parts) and resolve(parts, [THEIRS]) == theirs
+    small = ''.join(rng.choice(['\n', 'a\n']) for _ in range(1000))
+    merge_text(small, small + 'x\n', 'y\n' + small)
+    assert aligned and max(max(pair) for pair in aligned) <= merging.ALIGN_MAX_UNITS
