@@ -93,9 +93,8 @@ _WORD = re.compile(r'\w+')
 
 
 def _bound_term(term, words_left, star_allowed, min_prefix):
-    """One parser term ('"text"' or '"text"*') within the bounds: (term or None when
-    no word is left for it, 1 if a phrase was cut short else 0, 1 if its star was
-    dropped else 0)."""
+    """A parser term ('"text"' or '"text"*') bounded: (term or None, phrase cut 0/1,
+    star dropped 0/1)."""
     if words_left <= 0:
         return None, 0, 0
     starred = term.endswith('*')
@@ -236,16 +235,10 @@ class SqliteBackend:
     # Full-text search (FTS5) ------------------------------------------------
 
     def search_expression(self, text, max_terms, max_prefixes, min_prefix):
-        """What a reader typed as a bounded FTS5 expression, and what was cut.
-
-        Search-box syntax (quotes, -word, OR, stray punctuation) is made valid by
-        peewee's parser; before it renders, its terms are bounded, because each term
-        reads one doclist and each prefix term merges every doclist it expands to:
-        at most `max_terms` words in all (later terms dropped, a phrase cut short) and
-        at most `max_prefixes` prefix terms whose stem is at least `min_prefix`
-        characters (other stars dropped: the word is searched whole). Returns
-        (expression, terms dropped, stars dropped); '""' when nothing is searchable.
-        """
+        """(FTS5 expression, terms dropped, stars dropped) for what a reader typed:
+        peewee's parser makes the syntax valid; its terms are bounded before it renders
+        (each reads a doclist; a prefix merges every doclist it expands to): at most
+        `max_terms` words, `max_prefixes` stars on stems of `min_prefix`+ characters."""
         columns = [f.column_name for f in PostSearch._meta.sorted_fields
                    if isinstance(f, SearchField)]
         parser = fts_parser._Parser(text, columns)  # private: its tokens are the terms to bound
@@ -270,21 +263,14 @@ class SqliteBackend:
         matches of `match`, best first (ties: newest first), and whether there were
         more matches than that.
 
-        The newest matches come from walking the index backwards (cheap for any word,
-        a common one included), never from ranking or counting every match; bm25()
-        is not used because it reads the whole doclist of every term to weigh it. The
-        score is where the candidate matches, weighted as the columns were: title 10,
-        tags 4, body 1. Drafts take a candidate place (the index holds them too), so
-        a site's drafts can make a common word's answer shorter but never slower.
+        The index is walked backwards (cheap for any word); nothing counts or bm25()
+        ranks every match (bm25 reads each term's whole doclist). Score: title 10,
+        tags 4, body 1. Drafts take a place: they can shorten an answer, never slow it.
         """
-        rows = (PostSearch
-                .select(PostSearch.rowid, Post.status, Post.published_at)
-                .join(Post, on=(Post.id == PostSearch.rowid))
-                .where(PostSearch.match(match))
-                .order_by(PostSearch.rowid.desc())
-                .limit(candidates)
-                .tuples())
-        rows = list(rows)
+        rows = list(PostSearch.select(PostSearch.rowid, Post.status, Post.published_at)
+                    .join(Post, on=(Post.id == PostSearch.rowid))
+                    .where(PostSearch.match(match))
+                    .order_by(PostSearch.rowid.desc()).limit(candidates).tuples())
         if not rows:
             return [], False
         cutoff = rows[-1][0]
