@@ -5,7 +5,9 @@ The index belongs to the database backend (on SQLite the FTS5 table `post_search
 transaction as every write; it holds drafts too, so the query keeps published rows
 only. What a reader types goes through the backend's `search_expression()`, which
 turns search-box syntax (quotes, -word, OR, parentheses, stray punctuation) into a
-valid expression; an OperationalError is still caught as a last resort and
+valid expression, bounded in terms and prefix terms (MAX_TERMS, MAX_PREFIXES,
+MIN_PREFIX); results are ranked among the newest CANDIDATES matches only, so a
+common word costs what a rare one does. An OperationalError is still caught as a last resort and
 answered with a friendly page.
 
 Highlighting: the backend's highlight and snippet wrap matches in two private-use
@@ -20,7 +22,6 @@ from markupsafe import Markup, escape
 from peewee import OperationalError
 
 from blog import forms
-from blog.db import backend
 from blog.models import person_name
 from blog.queries import readers
 from blog.render import render
@@ -28,6 +29,13 @@ from blog.render import render
 PER_PAGE = 20
 MAX_QUERY = 200  # characters; the search box has the same maxlength
 MAX_PAGE = 100  # 2,000 results are plenty; deeper pages would rank ever more rows
+# Bounds on one search's work (issue 13): each term reads a doclist, each prefix term
+# merges every doclist it expands to, so both are capped; results come from the
+# newest CANDIDATES matches only, so a common word costs what a rare one does.
+MAX_TERMS = 8
+MAX_PREFIXES = 2
+MIN_PREFIX = 3  # characters before the *
+CANDIDATES = 1000
 
 OPEN, CLOSE = readers.SEARCH_MARK_OPEN, readers.SEARCH_MARK_CLOSE
 _MARKERS = re.compile('([%s%s])' % (OPEN, CLOSE))
@@ -60,23 +68,20 @@ def mark_up(text):
 
 
 def _page_ids(match, page):
-    """Ids of the published posts on `page` (plus one, to know of a next page).
+    """Ids of the published posts on `page` (plus one, to know of a next page), and
+    whether the candidate bound cut the matches short.
 
-    The best matches are ranked from the index alone; drafts among them are
-    dropped, and when that leaves too few, more candidates are asked for.
+    Only the newest CANDIDATES matches are ranked (drafts among them dropped), so
+    the pages end there however common the word is; nothing counts every match.
     """
-    wanted = page * PER_PAGE + 1
-    candidates = wanted * 2 + 50
-    while True:
-        ranked = [post_id for post_id, _ in readers.search_ranked(match, candidates)]
-        if len(ranked) >= wanted or candidates >= readers.search_match_count(match):
-            return ranked[(page - 1) * PER_PAGE:wanted]
-        candidates *= 4
+    ranked, more = readers.search_ranked(match, CANDIDATES)
+    return [post_id for post_id, _ in ranked[(page - 1) * PER_PAGE:page * PER_PAGE + 1]], more
 
 
 def _results(match, page):
-    """One page of results as dicts, and whether a next page exists."""
-    ids = _page_ids(match, page)
+    """One page of results as dicts, whether a next page exists, and whether the
+    matches went on past the candidate bound."""
+    ids, more = _page_ids(match, page)
     rows = {row['id']: row for row in readers.search_results(match, ids[:PER_PAGE])}
     results = [{
         'id': row['id'],
@@ -86,7 +91,24 @@ def _results(match, page):
         'username': row['username'],
         'author_name': person_name(row['display_name'], row['username']),
     } for row in (rows.get(post_id) for post_id in ids[:PER_PAGE]) if row is not None]
-    return results, len(ids) > PER_PAGE
+    return results, len(ids) > PER_PAGE, more
+
+
+def bound_expression(q):
+    """The backend expression for `q` within the term and prefix bounds, and a note
+    for the reader on what was left out (None when nothing was)."""
+    match, dropped, unstarred = readers.search_expression(q, MAX_TERMS, MAX_PREFIXES,
+                                                          MIN_PREFIX)
+    notes = []
+    if dropped:
+        notes.append('only the first %d words were searched for' % MAX_TERMS)
+    if unstarred:
+        notes.append('a * finds word beginnings only after %d or more letters, '
+                     'in at most %d words' % (MIN_PREFIX, MAX_PREFIXES))
+    if not notes:
+        return match, None
+    note = '; '.join(notes)
+    return match, note[0].upper() + note[1:] + '.'
 
 
 def search():
@@ -97,7 +119,8 @@ def search():
         raise HTTPError(404, 'There is no such page of results. Results stop at page %d; '
                              'add words to narrow the search.' % MAX_PAGE)
     context = {'q': q, 'page': page, 'results': [], 'has_next': False,
-               'error': None, 'searched': False}
+               'error': None, 'searched': False, 'note': None, 'more': False,
+               'candidates': f'{CANDIDATES:,}'}
     if not q:
         return render('search/index.html', **context)
     if len(q) > MAX_QUERY:
@@ -105,13 +128,13 @@ def search():
                             % (len(q), MAX_QUERY))
         return render('search/index.html', status=422, **context)
 
-    match = backend().search_expression(q)
+    match, context['note'] = bound_expression(q)
     context['searched'] = True
     if match == '""':  # nothing searchable in it (only punctuation, say)
         context['error'] = 'Type one or more words to search for.'
         return render('search/index.html', **context)
     try:
-        context['results'], context['has_next'] = _results(match, page)
+        context['results'], context['has_next'], context['more'] = _results(match, page)
     except OperationalError:
         # web_query() should make this impossible; never let a query be a 500.
         context['error'] = ("We couldn't understand that search. "

@@ -15,10 +15,12 @@ import contextlib
 import importlib.util
 import itertools
 import os
+import re
 import threading
 
 from peewee import SQL, DatabaseError, fn
 from peewee import sqlite3 as driver
+from playhouse import fts_parser
 from playhouse.migrations import Runner
 from playhouse.pool import PooledSqliteDatabase
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
@@ -85,6 +87,27 @@ class BlogDatabase(PooledSqliteDatabase):
     def commit(self):
         super().commit()
         self.writes = next(self._commits)
+
+
+_WORD = re.compile(r'\w+')
+
+
+def _bound_term(term, words_left, star_allowed, min_prefix):
+    """A parser term ('"text"' or '"text"*') bounded: (term or None, phrase cut 0/1,
+    star dropped 0/1)."""
+    if words_left <= 0:
+        return None, 0, 0
+    starred = term.endswith('*')
+    text = term[1:-2] if starred else term[1:-1]
+    words = _WORD.findall(text)
+    cut = 0
+    if len(words) > words_left:
+        words, cut = words[:words_left], 1
+        text = ' '.join(words)
+    unstar = 0
+    if starred and (cut or not star_allowed or len(words[-1]) < min_prefix):
+        starred, unstar = False, 1
+    return '"%s"%s' % (text, '*' if starred else ''), cut, unstar
 
 
 class PostSearch(FTS5Model):
@@ -211,36 +234,61 @@ class SqliteBackend:
 
     # Full-text search (FTS5) ------------------------------------------------
 
-    def search_expression(self, text):
-        """What a reader typed as an FTS5 expression (quotes, -word, OR and stray
-        punctuation made valid); '""' when nothing in it is searchable."""
-        return PostSearch.web_query(text)
+    def search_expression(self, text, max_terms, max_prefixes, min_prefix):
+        """(FTS5 expression, terms dropped, stars dropped) for what a reader typed:
+        peewee's parser makes the syntax valid; its terms are bounded before it renders
+        (each reads a doclist; a prefix merges every doclist it expands to): at most
+        `max_terms` words, `max_prefixes` stars on stems of `min_prefix`+ characters."""
+        columns = [f.column_name for f in PostSearch._meta.sorted_fields
+                   if isinstance(f, SearchField)]
+        parser = fts_parser._Parser(text, columns)  # private: its tokens are the terms to bound
+        kept, dropped, unstarred, words, prefixes = [], 0, 0, 0, 0
+        for kind, value in parser.tokens:
+            if kind == 'term':
+                value, cut, unstar = _bound_term(value, max_terms - words,
+                                                 prefixes < max_prefixes, min_prefix)
+                if value is None:
+                    dropped += 1
+                    continue
+                dropped += cut
+                unstarred += unstar
+                prefixes += value.endswith('*')
+                words += len(_WORD.findall(value))
+            kept.append((kind, value))
+        parser.tokens = kept
+        return parser.translate(), dropped, unstarred
 
     def search_ranked(self, match, candidates):
-        """(post id, bm25 score) of published posts among the best `candidates`
-        matches of `match`, best first (ties: newest first).
+        """(post id, score) of the published posts among the newest `candidates`
+        matches of `match`, best first (ties: newest first), and whether there were
+        more matches than that.
 
-        Ranking reads only the index; just the candidates are looked up in `post`
-        (the index holds drafts too, so a short answer may mean: ask for more).
-        Titles weigh most, then tags, then the body.
+        The index is walked backwards (cheap for any word); nothing counts or bm25()
+        ranks every match (bm25 reads each term's whole doclist). Score: title 10,
+        tags 4, body 1. Drafts take a place: they can shorten an answer, never slow it.
         """
-        rank = PostSearch.bm25(10.0, 1.0, 4.0)
-        top = (PostSearch
-               .select(PostSearch.rowid.alias('post_id'), rank.alias('score'))
-               .where(PostSearch.match(match))
-               .order_by(rank)
-               .limit(candidates)
-               .alias('top'))
-        return (Post
-                .select(Post.id, top.c.score)
-                .join(top, on=(top.c.post_id == Post.id))
-                .where(Post.status == PUBLISHED)
-                .order_by(top.c.score, Post.published_at.desc(), Post.id.desc())
-                .tuples())
-
-    def search_match_count(self, match):
-        """How many posts (drafts included) match `match`; cheap, index only."""
-        return PostSearch.select().where(PostSearch.match(match)).count()
+        rows = list(PostSearch.select(PostSearch.rowid, Post.status, Post.published_at)
+                    .join(Post, on=(Post.id == PostSearch.rowid))
+                    .where(PostSearch.match(match))
+                    .order_by(PostSearch.rowid.desc()).limit(candidates).tuples())
+        if not rows:
+            return [], False
+        cutoff = rows[-1][0]
+        score = {post_id: 1 for post_id, _, _ in rows}
+        for column, weight in (('title', 10), ('tags', 4)):
+            # The same expression restricted to one column, over the candidates only.
+            within = (PostSearch
+                      .select(PostSearch.rowid)
+                      .where(PostSearch.match('"%s": (%s)' % (column, match)) &
+                             (PostSearch.rowid >= cutoff))
+                      .tuples())
+            for (post_id,) in within:
+                if post_id in score:
+                    score[post_id] += weight
+        published = [(post_id, published_at) for post_id, status, published_at in rows
+                     if status == PUBLISHED]
+        published.sort(key=lambda row: (score[row[0]], row[1], row[0]), reverse=True)
+        return [(post_id, score[post_id]) for post_id, _ in published], len(rows) >= candidates
 
     def search_results(self, match, ids, marks, snippet_tokens):
         """The posts `ids` (matches of `match`) with their authors, a highlighted
@@ -249,6 +297,9 @@ class SqliteBackend:
         Matches are wrapped in the two `marks`; snippet() reads the body, so it
         runs for these few rows only.
         """
+        ids = list(ids)
+        if not ids:
+            return []
         table = PostSearch._meta.entity
         open_mark, close_mark = marks
         return (PostSearch
@@ -260,7 +311,11 @@ class SqliteBackend:
                 .join(Post, on=(Post.id == PostSearch.rowid))
                 .join(User, on=(Post.author == User.id))
                 .where(PostSearch.match(match) &
-                       PostSearch.rowid.in_(list(ids)) &
+                       # A rowid range lets FTS5 evaluate the match once; `rowid IN`
+                       # would run it (prefix merges and all) again for every id, so
+                       # `+ 0` keeps the IN list out of the index's hands.
+                       (PostSearch.rowid >= min(ids)) & (PostSearch.rowid <= max(ids)) &
+                       (PostSearch.rowid + 0).in_(ids) &
                        (Post.status == PUBLISHED))
                 .dicts())
 

@@ -333,3 +333,71 @@ def test_a_query_sqlite_rejects_is_a_friendly_page(client, alice, make_post, mon
     assert page.status_int == 200
     assert "couldn&#39;t understand that search" in page.text
     assert 'fts5' not in page.text
+
+
+@pytest.fixture
+def expressions(monkeypatch):
+    """The expressions handed to the backend for ranking, in order."""
+    from blog.queries import readers as queries
+    seen = []
+    real = queries.search_ranked
+
+    def recording(match, candidates):
+        seen.append((match, candidates))
+        return real(match, candidates)
+    monkeypatch.setattr(queries, 'search_ranked', recording)
+    return seen
+
+
+def test_many_prefix_terms_get_a_bounded_expression(client, alice, make_post, expressions):
+    make_post(alice, title='Aardvarks', body='a b c')
+    page = search(client, ' '.join(['a*'] * 66))  # 198 characters: under the limit
+    match = expressions[-1][0]
+    assert len(re.findall(r'"[^"]*"', match)) == 8 and '*' not in match
+    assert 'Only the first 8 words' in page.text and '3 or more letters' in page.text
+
+
+def test_prefix_terms_are_few_and_long_enough(client, alice, make_post, expressions):
+    make_post(alice, title='Apples and bananas', body='cherries, dates')
+    assert found(client, 'appl* bana*') == ['Apples and bananas']
+    search(client, 'appl* bana* cher* date*')
+    assert expressions[-1][0].count('*') == 2
+    page = search(client, 'ap*')
+    assert '*' not in expressions[-1][0] and 'A * finds word beginnings' in page.text
+    assert 'nly the first' not in page.text
+    search(client, '"one two three four five six seven eight nine ten" more')
+    assert expressions[-1][0] == '"one two three four five six seven eight"'
+
+
+def test_ranking_happens_within_the_newest_candidates(client, alice, make_post, monkeypatch,
+                                                      expressions):
+    from blog import search as search_module
+    monkeypatch.setattr(search_module, 'CANDIDATES', 3)
+    make_post(alice, title='Kayaks', body='boats')  # the best match, but the oldest
+    for i in range(4):
+        make_post(alice, title='Trip %d' % i, body='We paddled kayaks.')
+    make_post(alice, title='Draft kayaks', status=DRAFT)  # takes a candidate place
+    page = search(client, 'kayaks')
+    assert expressions[-1][1] == 3
+    assert found(client, 'kayaks') == ['Trip 3', 'Trip 2']
+    assert 'Results stop at the newest 3 matches' in page.text
+    assert 'rel="next"' not in page.text
+    monkeypatch.setattr(search_module, 'CANDIDATES', 10)
+    assert found(client, 'kayaks')[0] == 'Kayaks'  # title matches still rank first
+    assert 'Results stop' not in search(client, 'kayaks').text
+
+
+def test_ranking_never_counts_or_bm25_ranks_every_match(client, alice, make_post):
+    from blog.db import backend
+    make_post(alice, title='Kayaks', body='boats')
+    statements = []
+    with db.connection_context():
+        conn = db.connection()
+        conn.set_trace_callback(statements.append)
+        try:
+            ranked, more = backend().search_ranked('"kayaks"', 50)
+        finally:
+            conn.set_trace_callback(None)
+    assert [score for _, score in ranked] == [11] and not more
+    sql = ' '.join(statements).lower()
+    assert 'count(' not in sql and 'bm25(' not in sql and 'limit 50' in sql

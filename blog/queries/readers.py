@@ -66,14 +66,16 @@ def tag_exists(tag):
 SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE = '\ue000', '\ue001'  # private-use: never markup
 
 
+def search_expression(text, max_terms, max_prefixes, min_prefix):
+    """`text` as a bounded backend search expression: (expression, terms dropped,
+    prefix stars dropped)."""
+    return backend().search_expression(text, max_terms, max_prefixes, min_prefix)
+
+
 def search_ranked(match, candidates):
-    """(post id, score) of the best published matches of `match`, best first."""
+    """(post id, score) of the best published matches among the newest `candidates`
+    matches of `match`, best first, and whether more matches than that exist."""
     return backend().search_ranked(match, candidates)
-
-
-def search_match_count(match):
-    """How many posts (drafts included) match `match`."""
-    return backend().search_match_count(match)
 
 
 def search_results(match, ids, snippet_tokens=24):
