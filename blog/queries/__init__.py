@@ -10,3 +10,18 @@ seam (`blog.db.backend()`), not here.
 - `people`: users, sessions, the admin area and its audit trail.
 - `throttles`: the throttle's counters (blog.throttle).
 """
+
+
+def delete_expired(key, expires_at, now, batch):
+    """Delete at most `batch` rows of `key`'s table whose `expires_at` is past, the
+    oldest first (read from the index on expires_at); returns how many."""
+    model = key.model
+    oldest = (model
+              .select(key)
+              .where(expires_at <= now)
+              .order_by(expires_at)
+              .limit(batch))
+    return (model
+            .delete()
+            .where(key.in_(oldest))
+            .execute())

@@ -3,6 +3,7 @@
 from peewee import JOIN, fn
 
 from blog.models import TRASHED, AuditEntry, Post, Session, User, utcnow
+from blog.queries import delete_expired
 
 # Users ------------------------------------------------------------------------
 
@@ -112,17 +113,8 @@ def delete_session(token_hash):
 
 
 def delete_expired_sessions(now, batch):
-    """Forget at most `batch` sessions that have expired (the oldest first, read
-    from the index on expires_at); returns how many."""
-    oldest = (Session
-              .select(Session.token_hash)
-              .where(Session.expires_at <= now)
-              .order_by(Session.expires_at)
-              .limit(batch))
-    return (Session
-            .delete()
-            .where(Session.token_hash.in_(oldest))
-            .execute())
+    """Forget at most `batch` sessions that have expired; returns how many."""
+    return delete_expired(Session.token_hash, Session.expires_at, now, batch)
 
 
 def delete_user_sessions(user_id, keep=None):

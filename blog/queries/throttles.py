@@ -6,6 +6,7 @@ The model lives here, not in blog.models: only the throttle reads or writes it.
 from peewee import EXCLUDED, CharField, IntegerField, Model, fn
 
 from blog.db import database
+from blog.queries import delete_expired
 
 
 class ThrottleCount(Model):
@@ -62,15 +63,7 @@ def clear(scope, key):
 
 def sweep(now, batch):
     """Delete at most `batch` rows that stopped counting; returns how many."""
-    oldest = (ThrottleCount
-              .select(ThrottleCount.id)
-              .where(ThrottleCount.expires_at <= now)
-              .order_by(ThrottleCount.expires_at)
-              .limit(batch))
-    return (ThrottleCount
-            .delete()
-            .where(ThrottleCount.id.in_(oldest))
-            .execute())
+    return delete_expired(ThrottleCount.id, ThrottleCount.expires_at, now, batch)
 
 
 def row_count():
