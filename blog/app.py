@@ -41,6 +41,7 @@ from blog import (
 )
 from blog.cache import Cache
 from blog.config import Config
+from blog.front import Front
 from blog.render import ROOT, build_env, render
 from blog.site import APP_KEY, Site, current_site, open_backend
 from blog.throttle import Throttle
@@ -242,7 +243,9 @@ def create_app(config=None):
     app = Bottle(catchall=True)
     # Around Bottle's whole WSGI call, where the status and the length are final,
     # so that error pages, 304s, static files and 413s get their line too.
-    app.wsgi = logs.access_logged(app.wsgi)
+    # Inside it, the front door answers anonymous readers' kept pages (blog.front).
+    site.front = Front(app.wsgi, site)
+    app.wsgi = logs.access_logged(site.front)
     app.config[APP_KEY] = site
     site.app = app
     app.add_hook('before_request', open_request)

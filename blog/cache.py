@@ -17,8 +17,8 @@ Two layers use it:
 - `cached_page(key, produce)`: whole rendered pages for anonymous readers, with
   conditional GET: an ETag made of the generation and the page, `Last-Modified`,
   and 304 Not Modified when the reader's copy is current. Signed-in readers see
-  their own name on every page, so they always get a fresh render (from cached
-  data) and `Cache-Control: no-cache, private`.
+  their own name on every page: they get the same kept page with their own
+  header parts joined in (blog.header), and `Cache-Control: no-cache, private`.
 """
 
 import email.utils
@@ -84,6 +84,15 @@ class Cache:
                 if self._known[0] is None or value >= self._known[0]:
                     self._known = (value, now, writes)
                 known = self._known[0]
+        return known
+
+    def fresh_generation(self):
+        """The generation known without reading SQLite, or None when a read is due
+        (this process committed since, or `RECHECK_SECONDS` passed)."""
+        known, read_at, writes_then = self._known
+        if (known is None or self.backend.writes != writes_then
+                or time.monotonic() - read_at >= RECHECK_SECONDS):
+            return None
         return known
 
     def _see(self, generation):
@@ -177,6 +186,7 @@ def _build_token():
 
 
 BUILD = _build_token()
+FRONT_KEY = 'blog.front_generation'  # request.environ: this response may be kept whole
 PAGE_PARAMS = frozenset({'page'})  # query parameters a cached page may have
 
 
@@ -215,34 +225,38 @@ def _not_modified_since(header, last_modified):
     return parsed.timestamp() > last_modified
 
 
-def cached_page(key, produce):
+def cached_page(key, produce, personal=None):
     """Serve a public page through the whole-page cache and conditional GET.
 
     `key` names the page (the view's own arguments, e.g. ('home', page));
-    `produce()` renders it. Signed-in readers, and URLs with other query
-    parameters than ?page (such as ?notice=), just get `produce()`.
+    `produce()` renders it. The page is rendered once per generation as nobody
+    (blog.header): anonymous readers get those bytes, with ETag and 304s, and a
+    signed-in reader the same page with their own header parts joined in.
+    `personal(user)` is True for a reader the page reads differently for (a post
+    its author may edit): they, readers of pages the shared render could not make,
+    and URLs with other query parameters than ?page (such as ?notice=) just get
+    `produce()`.
     """
-    from blog import sessions
+    from blog import header, sessions
 
-    if sessions.current_user() is not None or set(request.query.keys()) - PAGE_PARAMS:
+    user = sessions.current_user()
+    if set(request.query.keys()) - PAGE_PARAMS or (
+            user is not None and personal is not None and personal(user)):
         return produce()
     generation = request_generation()
-    etag = page_etag(key, generation)
     cache = current_site().cache
     entry = cache.get(('page', key), generation) if _enabled() else None
     if entry is None:
-        # Rendered before any 304 is considered: a page that does not exist raises
-        # its 404 here, whatever validators the reader sends (`If-None-Match: *`).
-        body = produce()
-        if response.status_code != 200:
-            return body
-        rendered_at = int(time.time())
-        # Kept encoded, with its date formatted: a hit only copies references.
-        entry = (body.encode('utf-8'), rendered_at,
-                 email.utils.formatdate(rendered_at, usegmt=True))
+        entry = _shared_render(produce, user is not None)
+        if entry is None:  # not a page every reader may share: this reader's own
+            return produce()
         if _enabled():
             cache.put(('page', key), generation, entry)
-    body, rendered_at, last_modified = entry
+    segments, body, rendered_at, last_modified = entry
+    if user is not None:
+        response.content_type = 'text/html; charset=utf-8'
+        return header.join(segments, user)  # no-cache, private (app.close_request)
+    etag = page_etag(key, generation)
     inm = request.get_header('If-None-Match')
     if inm is not None:
         if _etag_matches(inm, etag):
@@ -252,7 +266,42 @@ def cached_page(key, produce):
     response.content_type = 'text/html; charset=utf-8'
     _public_headers(etag)
     response.set_header('Last-Modified', last_modified)
+    keep_whole(generation)
     return body
+
+
+def _shared_render(produce, signed_in):
+    """The page rendered as nobody: (segments, anonymous bytes, rendered_at,
+    Last-Modified), or None when it is not one page for every reader (not a 200,
+    or not cut cleanly at the markers). For an anonymous reader a page that does
+    not exist raises its 404 here, before any 304 is considered, whatever
+    validators they send (`If-None-Match: *`)."""
+    from bottle import HTTPResponse
+
+    from blog import header, sessions
+
+    try:
+        with sessions.as_anyone():
+            text = produce()
+    except HTTPResponse:
+        if signed_in:  # a draft its author may see, say: theirs to render
+            return None
+        raise
+    segments = header.split(text) if response.status_code == 200 else None
+    if segments is None:
+        return None
+    # The anonymous page, kept encoded with its date formatted: a hit only
+    # copies references.
+    anonymous = header.join(segments, None)
+    rendered_at = int(time.time())
+    return (segments, anonymous.encode('utf-8'), rendered_at,
+            email.utils.formatdate(rendered_at, usegmt=True))
+
+
+def keep_whole(generation=None):
+    """Mark this anonymous 200 as the same for every reader without a session at
+    `generation`: blog.front may answer the address with it before Bottle runs."""
+    request.environ[FRONT_KEY] = request_generation() if generation is None else generation
 
 
 def _public_headers(etag):

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from bottle import HTTPError, HTTPResponse, request, response
 
-from blog.cache import cached
+from blog.cache import cached, keep_whole
 from blog.markdown import plain_excerpt
 from blog.models import utcnow
 from blog.queries import people, readers
@@ -119,6 +119,7 @@ def _answer(path, producer):
         res.body = ''
         raise res
     response.content_type = CONTENT_TYPE
+    keep_whole()  # the same document for every reader
     return body
 
 

@@ -60,7 +60,12 @@ def homepage_entries(page, per_page=None):
 def index():
     """GET /: the homepage."""
     page = forms.page_number()
-    return cached_page(('home', page), lambda: _render(page))
+    return cached_page(('home', page), lambda: _render(page), personal=_empty_site)
+
+
+def _empty_site(user):
+    # An empty homepage invites its reader to register, or to write the first post.
+    return not cached(('home', 1), lambda: homepage_entries(1))[0]
 
 
 def _render(page):

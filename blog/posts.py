@@ -10,7 +10,7 @@ import secrets
 from bottle import HTTPError, request
 
 from blog import forms, sessions, trashing
-from blog.cache import cached_page
+from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
     can_edit,
@@ -139,7 +139,16 @@ def show(post_id):
     """
     post_id = int(post_id)
     return cached_page(('post', post_id),
-                       lambda: _post_page(post_id, sessions.current_user()))
+                       lambda: _post_page(post_id, sessions.current_user()),
+                       personal=lambda user: _may_edit(user, post_id))
+
+
+def _may_edit(user, post_id):
+    # The page shows its author and admins the post's controls: theirs to render.
+    if user.is_admin:
+        return True
+    author_id = cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))
+    return author_id == user.id
 
 
 @sessions.login_required

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from blog import sessions
+from blog import header, sessions
 from blog.site import current_site
 from blog.urls import url
 
@@ -110,10 +110,14 @@ def render(template, status=200, **context):
     response.status = status
     response.content_type = 'text/html; charset=utf-8'
     notice = request.query.getunicode('notice')
+    user = sessions.current_user()
+    personal_nav, personal_account = header.parts(user)
     base = {
         'site_name': config.site_name,
         'site_url': config.site_url,
-        'current_user': sessions.current_user(),
+        'current_user': user,
+        'personal_nav': personal_nav,
+        'personal_account': personal_account,
         'canonical_url': config.site_url + request.path,
         'notice': NOTICES.get(notice or ''),
         'saved_notice': notice in SAVE_NOTICES,

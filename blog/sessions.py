@@ -9,6 +9,7 @@ cookie-less GET of a form page makes one. Each new session sweeps at most
 `SWEEP_BATCH` expired rows, so the table holds the live sessions and little more.
 """
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -31,6 +32,7 @@ ANONYMOUS_LIFETIME = datetime.timedelta(days=1)
 SWEEP_BATCH = 100
 
 _STATE = 'blog.session'  # request.environ key: the Session row, or None
+_SHARED = 'blog.shared_render'  # request.environ key: set while rendering as_anyone
 _DEACTIVATED = 'blog.session_deactivated'
 
 
@@ -107,7 +109,30 @@ def ensure():
 
 def csrf_token():
     """The CSRF token for forms on this page (starts a session if needed)."""
+    if rendering_shared():
+        # A page shown to every reader must never carry one reader's token.
+        raise RuntimeError('a page rendered to be shared asked for a CSRF token')
     return ensure().csrf_token
+
+
+@contextlib.contextmanager
+def as_anyone():
+    """Within: nobody is signed in, and the page rendered is to be shared by every
+    reader (blog.header puts each reader's own parts in afterwards)."""
+    environ = request.environ
+    saved = environ.get(_STATE)
+    environ[_STATE] = None
+    environ[_SHARED] = True
+    try:
+        yield
+    finally:
+        environ[_STATE] = saved
+        environ.pop(_SHARED, None)
+
+
+def rendering_shared():
+    """True while a page is rendered to be shared (`as_anyone`)."""
+    return _SHARED in request.environ
 
 
 ENDED, STALE = 'ended', 'stale'

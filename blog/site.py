@@ -32,6 +32,7 @@ class Site:
             throttle.attach(self.backend, config)
         self.jinja = jinja
         self.app = None  # the Bottle app, whose routes build the site's URLs
+        self.front = None  # its front door (blog.front), when it serves the web
 
     def activate(self):
         """Serve this site from the calling thread; returns the previous backend."""

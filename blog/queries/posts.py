@@ -53,6 +53,16 @@ def post_row(post_id):
             .first())
 
 
+def author_id_of(post_id):
+    """The id of the post's author, or None when there is no such post."""
+    row = (Post
+           .select(Post.author)
+           .where(Post.id == post_id)
+           .tuples()
+           .first())
+    return None if row is None else row[0]
+
+
 def add_revision(post_id, saved):
     """Keep `saved` (a post's row values, as loaded) as a Revision of the post."""
     return Revision.create(post=post_id, version=saved['version'], title=saved['title'],

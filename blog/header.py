@@ -1,0 +1,54 @@
+"""The personal parts of every page's header: one shared page, many readers.
+
+A page's header shows the reader's own links and name (templates/header/pieces.html);
+nothing else on a public page depends on who reads it. So `blog.cache.cached_page`
+renders a public page once per generation *as nobody* (`sessions.as_anyone()`), with
+a marker where each personal part goes, and keeps it split at the markers. Each
+reader then gets the kept segments joined around their own parts: anonymous readers
+the same bytes every time (kept too), a signed-in reader two small macros' worth of
+rendering instead of the whole page. Pages that read differently for some reader
+(a post its author may edit) say so to `cached_page`, which renders them whole.
+"""
+
+from markupsafe import Markup
+
+from blog import sessions
+from blog.site import current_site
+
+NAV = Markup('<!--personal:nav-->')
+ACCOUNT = Markup('<!--personal:account-->')
+MARKERS = (NAV, ACCOUNT)
+
+
+def _macros():
+    return current_site().jinja.get_template('header/pieces.html').module
+
+
+def parts(user):
+    """The (nav, account) header parts for `user` (None: anonymous); the markers
+    while a page is rendered to be shared."""
+    if sessions.rendering_shared():
+        return MARKERS
+    macros = _macros()
+    return macros.nav(user), macros.account(user)
+
+
+def split(text):
+    """`text` cut at each marker, in order: len(MARKERS) + 1 segments, or None when
+    a marker is missing or repeated (that page is then never shared)."""
+    segments = []
+    rest = text
+    for marker in MARKERS:
+        pieces = rest.split(marker)
+        if len(pieces) != 2:
+            return None
+        segments.append(pieces[0])
+        rest = pieces[1]
+    segments.append(rest)
+    return segments
+
+
+def join(segments, user):
+    """The page for `user` from a shared page's segments."""
+    nav, account = parts(user)
+    return ''.join((segments[0], nav, segments[1], account, segments[2]))
