@@ -124,3 +124,23 @@ def test_caching_off_means_no_front_door(config, posted, bottle_calls):
     uncached.get('/')
     uncached.get('/')
     assert len(bottle_calls) == 2
+
+
+def test_signed_in_readers_share_one_render_with_their_own_header(client_for, make_user,
+                                                                 posted, monkeypatch):
+    from blog import home
+    renders = []
+    real = home._render
+    monkeypatch.setattr(home, '_render', lambda page: renders.append(page) or real(page))
+    make_user('bob')
+    alice, bob = client_for('alice'), client_for('bob')
+    for reader, name, other in ((alice, 'alice', 'bob'), (bob, 'bob', 'alice')):
+        page = reader.get('/')
+        assert 'Signed in as <a href="/authors/%s">%s</a>' % (name, name) in page.text
+        assert '>%s</a></span>' % other not in page.text
+        assert 'First post' in page.text and 'Sign out' in page.text
+        assert page.headers['Cache-Control'] == 'no-cache, private'
+        assert 'ETag' not in page.headers
+    anonymous = client_for().get('/')
+    assert 'Sign in</a>' in anonymous.text and 'Sign out' not in anonymous.text
+    assert renders == [1]  # one render, shared by all three
