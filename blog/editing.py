@@ -43,7 +43,12 @@ CONFLICT_FIELDS = (
 
 def can_edit(user, post):
     """The post's author and admins may edit, delete and see the history."""
-    return user is not None and (user.is_admin or user.id == post.author_id)
+    return may_edit_author(user, post.author_id)
+
+
+def may_edit_author(user, author_id):
+    """`can_edit` for a post known only by its author's id."""
+    return user is not None and (user.is_admin or user.id == author_id)
 
 
 def check_editable(post):

@@ -1,8 +1,9 @@
 """The front door: anonymous readers' cached pages, answered before Bottle runs.
 
-`cached_page` (blog.cache) marks each anonymous 200 it serves; `front(wsgi, site)`
-then `Front(wsgi, site)` keeps that whole response (status, headers, body) under the request's exact
-path and query, in a store of its own, at the generation it was made at. The next
+`cached_page` and the feeds (via `blog.cache.keep_whole`) mark each anonymous 200
+they serve; `Front(wsgi, site)` then keeps that whole response (status, headers,
+body) under the request's exact path and query, in a store of its own, at the
+generation it was made at. The next
 plain GET of that address by a reader without a session cookie is answered from
 there: no routing, no hooks, no session, no database. In-process that costs about
 what a hello-world Bottle route does; Bottle's routing, plugins and hooks cost a

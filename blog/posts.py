@@ -19,6 +19,7 @@ from blog.editing import (
     finish_save,
     form_values,
     load_editable,
+    may_edit_author,
     render_body,
     save_or_merge,
 )
@@ -145,10 +146,8 @@ def show(post_id):
 
 def _may_edit(user, post_id):
     # The page shows its author and admins the post's controls: theirs to render.
-    if user.is_admin:
-        return True
-    author_id = cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))
-    return author_id == user.id
+    return user.is_admin or may_edit_author(
+        user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id)))
 
 
 @sessions.login_required
