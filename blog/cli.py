@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import getpass
 import os
+import signal
 import sqlite3 as stdlib_sqlite3
 import sys
 import time
@@ -159,7 +160,14 @@ def serve(args):
                       % (config.host, config.port, exc.strerror or exc)) from None
     print('Blog on http://%s:%d/ (database %s)'
           % (config.host, config.port, site.backend.describe()), flush=True)
+    # A service manager stops the server with SIGTERM: leave as from Ctrl-C (exit
+    # status 0 here), so the database is closed and queued log lines are written.
+    signal.signal(signal.SIGTERM, _stop)
     server.run()
+
+
+def _stop(signum, frame):
+    raise SystemExit(0)
 
 
 def _read_new_password():

@@ -41,6 +41,7 @@ def restore_logging():
     for handler in root.handlers[:]:
         if handler not in handlers:
             root.removeHandler(handler)
+            handler.close()  # a QueuedWriter stops its thread and its access lines
     root.setLevel(level)
     for name, saved in levels.items():
         logging.getLogger(name).setLevel(saved)

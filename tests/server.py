@@ -63,6 +63,16 @@ class Server:
         with open(self.log_path, 'rb') as fh:
             return fh.read().decode('utf-8', 'replace')
 
+    def wait_for_output(self, pattern, timeout=10):
+        """The output once a line matches `pattern` (a regex); access lines are written
+        a fifth of a second after their request (blog.logs)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            output = self.output()
+            if re.search(pattern, output, re.MULTILINE) or time.monotonic() > deadline:
+                return output
+            time.sleep(0.05)
+
     def stop(self, sig=None):
         if self.proc and self.proc.poll() is None:
             if sig is None:

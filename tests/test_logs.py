@@ -6,6 +6,7 @@ import logging
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -30,12 +31,22 @@ def access(caplog):
     return lines
 
 
+class Written:
+    """What `logs.configure()` wrote to a StringIO, once its queue is written out."""
+
+    def __init__(self):
+        self.stream = io.StringIO()
+        self.handler = logs.configure(self.stream)
+
+    def getvalue(self):
+        self.handler.flush()
+        return self.stream.getvalue()
+
+
 @pytest.fixture
 def configured(restore_logging):
     """`logs.configure()` writing to a StringIO."""
-    stream = io.StringIO()
-    logs.configure(stream)
-    return stream
+    return Written()
 
 
 def boom_route(app):
@@ -150,3 +161,52 @@ def test_importing_configures_no_logging():
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60, check=True)
     assert result.stdout.split() == ['0', str(logging.WARNING), 'False']
+
+
+def test_the_writer_keeps_the_order_and_writes_other_records_at_once(restore_logging):
+    stream = io.StringIO()
+    handler = logs.configure(stream)
+    handler.access('GET /a 200 1 B 0.1 ms')
+    logging.getLogger('blog').info('it broke')
+    # The record was written at once, after the access line queued before it.
+    lines = stream.getvalue().splitlines()
+    assert [line.split(' ', 2)[2] for line in lines] == [
+        'INFO blog.access GET /a 200 1 B 0.1 ms', 'INFO blog it broke']
+    assert all(re.match(STAMP + ' ', line) for line in lines)
+
+
+def test_the_writer_thread_writes_queued_lines_without_being_asked(restore_logging):
+    stream = io.StringIO()
+    handler = logs.QueuedWriter(stream, interval=0.01)
+    try:
+        handler.access('GET /b 200 1 B 0.1 ms')
+        for _ in range(500):
+            if stream.getvalue():
+                break
+            time.sleep(0.01)
+        assert stream.getvalue().endswith(' INFO blog.access GET /b 200 1 B 0.1 ms\n')
+    finally:
+        handler.close()
+
+
+def test_closing_writes_what_is_left_and_hands_access_lines_back(restore_logging, caplog):
+    stream = io.StringIO()
+    handler = logs.configure(stream)
+    handler.access('GET /c 200 1 B 0.1 ms')
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    assert 'GET /c' in stream.getvalue()
+    assert logs._writer is None  # access lines go back to the logger (and caplog)
+    call(fake_app([b'x']))
+    (record,) = [r for r in caplog.records if r.name == 'blog.access']
+    assert ACCESS.match(record.getMessage())['path'] == '/x'
+    assert 'GET /x' not in stream.getvalue()
+
+
+def test_a_closed_stream_does_not_stop_the_server(restore_logging):
+    stream = io.StringIO()
+    handler = logs.configure(stream)
+    stream.close()
+    handler.access('GET /d 200 1 B 0.1 ms')
+    handler.flush()  # no exception
+    assert not handler._lines

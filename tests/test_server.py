@@ -51,7 +51,9 @@ def test_the_server_logs_each_request_with_a_timestamp(tmp_path):
     with Server(tmp_path / 'blog.db') as server:
         status, _, text = Browser(server.url).request('/?page=1&token=hush')
         assert status == 200
-        output = server.output()
+        expected = r'^%s INFO blog.access GET / 200 %d B \d+\.\d ms$' % (
+            STAMP, len(text.encode()))
+        output = server.wait_for_output(expected)
     assert 'hush' not in output
     lines = output.splitlines()
     assert re.match(r'^%s INFO blog applied migration 0001_accounts$' % STAMP, lines[0]), lines
@@ -59,7 +61,6 @@ def test_the_server_logs_each_request_with_a_timestamp(tmp_path):
     access = [line for line in lines[started:] if ' blog.access ' in line]
     assert re.match(r'^%s INFO blog.access GET /healthz 200 2 B \d+\.\d ms$' % STAMP,
                     access[0]), access
-    expected = r'^%s INFO blog.access GET / 200 %d B \d+\.\d ms$' % (STAMP, len(text.encode()))
     assert [line for line in access if re.match(expected, line)], access
 
 
@@ -79,3 +80,11 @@ def test_a_busy_port_is_a_one_line_error_before_any_blog_on(tmp_path):
     *logged, error = result.stderr.splitlines()
     assert all(re.match(r'^%s INFO blog applied migration ' % STAMP, line) for line in logged)
     assert error.startswith('run.py: error: cannot listen on 127.0.0.1:%d: ' % port), error
+
+
+def test_stopping_the_server_writes_the_access_lines_still_queued(tmp_path):
+    with Server(tmp_path / 'blog.db') as server:
+        assert Browser(server.url).request('/')[0] == 200
+        server.stop()  # at once: the line is likely still in the writer's queue
+        output = server.output()
+    assert re.search(r'^%s INFO blog.access GET / 200 ' % STAMP, output, re.MULTILINE)
