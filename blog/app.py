@@ -233,7 +233,8 @@ def create_app(config=None):
     backend = open_backend(config)
     site = Site(config, backend, cache=Cache(backend), jinja=build_env(),
                 throttle=Throttle(config.throttle_window, config.throttle_per_user,
-                                  config.throttle_per_address))
+                                  config.throttle_per_address),
+                sessions=sessions.Known(backend))
     for name in site.migrate():
         log.info('applied migration %s', name)
     _sweep_trash(site)

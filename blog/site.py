@@ -1,9 +1,9 @@
 """`Site`: everything one app owns, made once by `create_app(config)`.
 
 A site holds its configuration, its database backend (pool, SQL functions, hash
-cost) and, when it serves the web, its page cache, its sign-in throttle and its
-Jinja2 environment (`blog.app.create_app` makes those). Two sites
-in one process share none of these. A request reaches its site through
+cost) and, when it serves the web, its page cache, its sign-in throttle, the
+sessions it read lately and its Jinja2 environment (`blog.app.create_app` makes
+those). Two sites in one process share none of these. A request reaches its site through
 `current_site()`; the command line makes a bare site (config and backend) and
 activates it for the command.
 """
@@ -21,7 +21,8 @@ APP_KEY = 'blog.site'  # where a Bottle app keeps its site (app.config)
 class Site:
     """One blog: configuration, database, caches and settings."""
 
-    def __init__(self, config, backend=None, cache=None, throttle=None, jinja=None):
+    def __init__(self, config, backend=None, cache=None, throttle=None, jinja=None,
+                 sessions=None):
         self.config = config
         self.backend = backend or open_backend(config)
         # The web's parts (blog.app.create_app makes them); the command line has none.
@@ -31,6 +32,7 @@ class Site:
             # Its counts live in this site's database, its limits in this config.
             throttle.attach(self.backend, config)
         self.jinja = jinja
+        self.sessions = sessions  # the session rows it read lately (blog.sessions.Known)
         self.app = None  # the Bottle app, whose routes build the site's URLs
         self.front = None  # its front door (blog.front), when it serves the web
 
