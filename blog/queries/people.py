@@ -1,15 +1,25 @@
 """Queries for people: users, their sessions, the admin area and its audit trail."""
 
+import datetime
+
 from peewee import JOIN, fn
 
 from blog.models import TRASHED, AuditEntry, Post, Session, User, utcnow
-from blog.queries import delete_expired
+from blog.queries import Prepared, delete_expired, sample
 
 # Users ------------------------------------------------------------------------
 
+_USER_NAMED = Prepared(
+    lambda username: (User
+                      .select()
+                      .where(User.username == username)
+                      .limit(1)),
+    sample(str))
+
+
 def user_named(username):
     """The user called `username`, or None."""
-    return User.get_or_none(User.username == username)
+    return _USER_NAMED.first(username)
 
 
 def user_by_id(user_id):
@@ -84,14 +94,19 @@ def promote_to_admin(user_id):
 
 # Sessions ---------------------------------------------------------------------
 
+_LIVE_SESSION = Prepared(
+    lambda token_hash, now: (Session
+                             .select(Session, User)
+                             .join(User, JOIN.LEFT_OUTER, on=(Session.user == User.id))
+                             .where((Session.token_hash == token_hash) &
+                                    (Session.expires_at > now))
+                             .limit(1)),
+    sample(str), (Session.expires_at, sample(datetime.datetime)))
+
+
 def live_session(token_hash, now):
     """The unexpired session with `token_hash`, its user joined (or None)."""
-    return (Session
-            .select(Session, User)
-            .join(User, JOIN.LEFT_OUTER, on=(Session.user == User.id))
-            .where((Session.token_hash == token_hash) &
-                   (Session.expires_at > now))
-            .first())
+    return _LIVE_SESSION.first(token_hash, now)
 
 
 def create_session(**fields):

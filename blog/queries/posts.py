@@ -7,17 +7,22 @@ until it is restored (the trash's own queries are in `blog.queries.trash`).
 from peewee import JOIN
 
 from blog.models import TRASHED, Post, PostForm, Revision, User
+from blog.queries import Prepared, sample
+
+_POST_WITH_AUTHOR = Prepared(
+    lambda post_id: (Post
+                     .select(Post, User)
+                     .join(User, on=(Post.author == User.id))
+                     .where((Post.id == post_id) &
+                            (Post.status != TRASHED))
+                     .limit(1)),
+    sample(int))
 
 
 def post_with_author(post_id):
     """The post `post_id` with its author joined (one query), or None (also when
     it is in the trash)."""
-    return (Post
-            .select(Post, User)
-            .join(User, on=(Post.author == User.id))
-            .where((Post.id == post_id) &
-                   (Post.status != TRASHED))
-            .first())
+    return _POST_WITH_AUTHOR.first(post_id)
 
 
 def post_revisions(post_id):
@@ -55,12 +60,17 @@ def post_row(post_id):
 
 def author_id_of(post_id):
     """The id of the post's author, or None when there is no such post."""
-    row = (Post
-           .select(Post.author)
-           .where(Post.id == post_id)
-           .tuples()
-           .first())
+    row = _AUTHOR_ID_OF.first(post_id)
     return None if row is None else row[0]
+
+
+_AUTHOR_ID_OF = Prepared(
+    lambda post_id: (Post
+                     .select(Post.author)
+                     .where(Post.id == post_id)
+                     .tuples()
+                     .limit(1)),
+    sample(int))
 
 
 def add_revision(post_id, saved):
