@@ -232,30 +232,34 @@ def cached_page(key, produce, personal=None):
     `produce()` renders it. The page is rendered once per generation as nobody
     (blog.header): anonymous readers get those bytes, with ETag and 304s, and a
     signed-in reader the same page with their own header parts joined in.
-    `personal(user)` is True for a reader the page reads differently for (a post
-    its author may edit): they, readers of pages the shared render could not make,
-    and URLs with other query parameters than ?page (such as ?notice=) just get
-    `produce()`.
+    `personal(user)` says how the page reads for a signed-in reader: False, as for
+    anybody; True, differently (they just get `produce()`); or a name (say
+    'editor': the post's controls) for readers who all see one page but for their
+    header and CSRF token: it is rendered once per generation as the first of them,
+    and kept apart. Readers of pages a shared render could not make, and URLs with
+    other query parameters than ?page (such as ?notice=), just get `produce()`.
     """
     from blog import header, sessions
 
     user = sessions.current_user()
-    if set(request.query.keys()) - PAGE_PARAMS or (
-            user is not None and personal is not None and personal(user)):
+    variant = personal(user) if user is not None and personal is not None else False
+    if variant is True or set(request.query.keys()) - PAGE_PARAMS:
         return produce()
     generation = request_generation()
     cache = current_site().cache
-    entry = cache.get(('page', key), generation) if _enabled() else None
+    page_key = ('page', key, variant) if variant else ('page', key)
+    entry = cache.get(page_key, generation) if _enabled() else None
     if entry is None:
-        entry = _shared_render(produce, user is not None)
+        entry = _shared_render(produce, user is not None, variant)
         if entry is None:  # not a page every reader may share: this reader's own
             return produce()
         if _enabled():
-            cache.put(('page', key), generation, entry)
+            cache.put(page_key, generation, entry)
     segments, body, rendered_at, last_modified = entry
     if user is not None:
         response.content_type = 'text/html; charset=utf-8'
-        return header.join(segments, user)  # no-cache, private (app.close_request)
+        page = header.join(segments, user)  # no-cache, private (app.close_request)
+        return header.with_csrf(page) if variant else page
     etag = page_etag(key, generation)
     inm = request.get_header('If-None-Match')
     if inm is not None:
@@ -270,8 +274,9 @@ def cached_page(key, produce, personal=None):
     return body
 
 
-def _shared_render(produce, signed_in):
-    """The page rendered as nobody: (segments, anonymous bytes, rendered_at,
+def _shared_render(produce, signed_in, variant=False):
+    """The page rendered as nobody (or, for a `variant`, as this reader with the
+    personal parts marked): (segments, anonymous bytes, rendered_at,
     Last-Modified), or None when it is not one page for every reader (not a 200,
     or not cut cleanly at the markers). For an anonymous reader a page that does
     not exist raises its 404 here, before any 304 is considered, whatever
@@ -281,7 +286,7 @@ def _shared_render(produce, signed_in):
     from blog import header, sessions
 
     try:
-        with sessions.as_anyone():
+        with sessions.as_anyone(variant):
             text = produce()
     except HTTPResponse:
         if signed_in:  # a draft its author may see, say: theirs to render

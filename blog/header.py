@@ -7,7 +7,9 @@ a marker where each personal part goes, and keeps it split at the markers. Each
 reader then gets the kept segments joined around their own parts: anonymous readers
 the same bytes every time (kept too), a signed-in reader two small macros' worth of
 rendering instead of the whole page. Pages that read differently for some reader
-(a post its author may edit) say so to `cached_page`, which renders them whole.
+say so to `cached_page`: those it renders whole for them, or, when a group of
+readers sees one page (everyone who may edit a post sees its controls), once for
+the group, with a marker for the CSRF token that `with_csrf` fills in.
 """
 
 from markupsafe import Markup
@@ -46,6 +48,11 @@ def split(text):
         rest = pieces[1]
     segments.append(rest)
     return segments
+
+
+def with_csrf(page):
+    """A page shared by one variant's readers (blog.cache) with this reader's token."""
+    return page.replace(sessions.CSRF_MARKER, sessions.csrf_token())
 
 
 def join(segments, user):

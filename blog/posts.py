@@ -145,9 +145,12 @@ def show(post_id):
 
 
 def _may_edit(user, post_id):
-    # The page shows its author and admins the post's controls: theirs to render.
-    return user.is_admin or may_edit_author(
-        user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id)))
+    # The page shows its author and admins the post's controls: one page for all
+    # who may edit it (cached_page's 'editor' variant), another for everyone else.
+    if user.is_admin or may_edit_author(
+            user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))):
+        return 'editor'
+    return False
 
 
 @sessions.login_required

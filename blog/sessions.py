@@ -47,6 +47,9 @@ _clock = time.monotonic
 _STATE = 'blog.session'  # request.environ key: the Session row, or None
 _SHARED = 'blog.shared_render'  # request.environ key: set while rendering as_anyone
 _DEACTIVATED = 'blog.session_deactivated'
+# Where a page shared by one variant's readers has each reader's token: random, so
+# no text a post could hold is ever taken for it.
+CSRF_MARKER = 'csrf-marker-' + secrets.token_hex(16)
 
 
 def _hash(token):
@@ -161,20 +164,27 @@ def ensure():
 
 def csrf_token():
     """The CSRF token for forms on this page (starts a session if needed)."""
-    if rendering_shared():
+    shared = request.environ.get(_SHARED)
+    if shared is True:
         # A page shown to every reader must never carry one reader's token.
         raise RuntimeError('a page rendered to be shared asked for a CSRF token')
+    if shared:
+        return CSRF_MARKER
     return ensure().csrf_token
 
 
 @contextlib.contextmanager
-def as_anyone():
+def as_anyone(variant=False):
     """Within: nobody is signed in, and the page rendered is to be shared by every
-    reader (blog.header puts each reader's own parts in afterwards)."""
+    reader (blog.header puts each reader's own parts in afterwards). For a
+    `variant` (blog.cache.cached_page) the reader stays signed in, and the page is
+    shared by every reader of that variant: a CSRF token is then a marker that
+    blog.header replaces with each reader's own."""
     environ = request.environ
     saved = environ.get(_STATE)
-    environ[_STATE] = None
-    environ[_SHARED] = True
+    if not variant:
+        environ[_STATE] = None
+    environ[_SHARED] = variant or True
     try:
         yield
     finally:

@@ -631,6 +631,30 @@ def test_delete_moves_the_post_to_the_trash(browser, people, make_post, who):
     client.get('/posts/%d' % post.id, status=404)
 
 
+def test_everyone_who_may_edit_shares_one_render_with_their_own_token(
+        browser, people, make_post, monkeypatch):
+    post = make_post(people['alice'], title='Shared controls')
+    rendered = []
+    real = posts._post_page
+    monkeypatch.setattr(posts, '_post_page', lambda *a: rendered.append(a) or real(*a))
+    alice, root, bob = browser('alice'), browser('root'), browser('bob')
+    pages = {name: client.get('/posts/%d' % post.id)
+             for name, client in (('alice', alice), ('root', root), ('bob', bob))}
+    assert len(rendered) == 2  # once for those who may edit, once for everyone else
+    tokens = {name: csrf_from(page) for name, page in pages.items()}
+    assert len(set(tokens.values())) == 3
+    for name in ('alice', 'root'):
+        page = pages[name]
+        assert 'Signed in as <a href="/authors/%s">' % name in page.text
+        assert page.text.count(tokens[name]) == page.text.count('name="csrf_token"')
+        assert 'csrf-marker' not in page.text
+        assert 'Delete “Shared controls”' in page.text
+    assert 'Delete “Shared controls”' not in pages['bob'].text
+    # Alice's own token works: her delete goes through.
+    form_by_action(pages['alice'], '/posts/%d/delete' % post.id).submit(status=303)
+    assert fresh(post.id).status == 'trashed'
+
+
 def test_delete_is_post_only(browser, people, make_post):
     post = make_post(people['alice'])
     browser('alice').get('/posts/%d/delete' % post.id, status=405)
