@@ -187,6 +187,7 @@ def _build_token():
 
 BUILD = _build_token()
 FRONT_KEY = 'blog.front_generation'  # request.environ: this response may be kept whole
+FRONT_EVERYONE = 'blog.front_everyone'  # ... and sent to signed-in readers too
 PAGE_PARAMS = frozenset({'page'})  # query parameters a cached page may have
 
 
@@ -303,10 +304,13 @@ def _shared_render(produce, signed_in, variant=False):
             email.utils.formatdate(rendered_at, usegmt=True))
 
 
-def keep_whole(generation=None):
+def keep_whole(generation=None, everyone=False):
     """Mark this anonymous 200 as the same for every reader without a session at
-    `generation`: blog.front may answer the address with it before Bottle runs."""
+    `generation` (with `everyone`, for signed-in readers too: a feed): blog.front may
+    answer the address with it before Bottle runs."""
     request.environ[FRONT_KEY] = request_generation() if generation is None else generation
+    if everyone:
+        request.environ[FRONT_EVERYONE] = True
 
 
 def _public_headers(etag):

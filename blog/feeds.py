@@ -108,10 +108,13 @@ def build_feed(title, feed_path, page_path, query):
     )
 
 
+def _with_etag(body):
+    return body, '"%s"' % hashlib.sha256(body.encode('utf-8')).hexdigest()[:32]
+
+
 def _answer(path, producer):
     """Serve the cached feed for `path`, with an ETag and 304 on a match."""
-    body = cached(('feed', path), producer)
-    etag = '"%s"' % hashlib.sha256(body.encode('utf-8')).hexdigest()[:32]
+    body, etag = cached(('feed', path), lambda: _with_etag(producer()))
     response.set_header('ETag', etag)
     if etag in [tag.strip() for tag in request.headers.get('If-None-Match', '').split(',')]:
         res = response.copy(cls=HTTPResponse)
@@ -119,7 +122,7 @@ def _answer(path, producer):
         res.body = ''
         raise res
     response.content_type = CONTENT_TYPE
-    keep_whole()  # the same document for every reader
+    keep_whole(everyone=True)  # the same document for every reader, signed in or not
     return body
 
 

@@ -9,8 +9,10 @@ there: no routing, no hooks, no session, no database. In-process that costs abou
 what a hello-world Bottle route does; Bottle's routing, plugins and hooks cost a
 cached page five times as much (benchmarks/README.md).
 
-Anything else goes to Bottle as before: other methods, a request with our session
-cookie, conditional requests (Bottle answers their 304s), a body, an address not
+A signed-in reader (our session cookie) is answered from there only with a document
+that is the same for everyone (a feed: `keep_whole(everyone=True)`); their pages
+carry their name, and go to Bottle. So does anything else: other methods,
+conditional requests (Bottle answers their 304s), a body, an address not
 yet kept, and every request while the generation is due to be read again (after
 this process commits, or `RECHECK_SECONDS` after the last read), so another
 process's writes show no later than they did without this layer.
@@ -18,7 +20,7 @@ process's writes show no later than they did without this layer.
 
 import re
 
-from blog.cache import FRONT_KEY, Cache
+from blog.cache import FRONT_EVERYONE, FRONT_KEY, Cache
 from blog.sessions import COOKIE_NAME
 
 # A store of its own, so that addresses nobody else asks for (an attacker's
@@ -35,10 +37,9 @@ CONDITIONAL = ('HTTP_IF_NONE_MATCH', 'HTTP_IF_MODIFIED_SINCE', 'HTTP_AUTHORIZATI
 
 
 def _plain(environ):
-    """True for a GET whose answer depends only on its address (if anonymous)."""
+    """True for a GET whose answer depends only on its address and on whether the
+    reader has a session."""
     if environ.get('REQUEST_METHOD') != 'GET':
-        return False
-    if COOKIE_MARK in environ.get('HTTP_COOKIE', ''):
         return False
     if environ.get('CONTENT_LENGTH') not in (None, '', '0'):
         return False
@@ -59,12 +60,15 @@ class Front:
         if not (site.config.cache_pages and _plain(environ) and KEPT_QUERY.fullmatch(query)):
             return self.wsgi(environ, start_response)
         key = (environ.get('PATH_INFO', ''), query)
+        session = COOKIE_MARK in environ.get('HTTP_COOKIE', '')
         generation = site.cache.fresh_generation()
         if generation is not None:
             kept = self.store.get(key, generation)
-            if kept is not None:
+            if kept is not None and (kept[3] or not session):
                 start_response(kept[0], kept[1])
                 return [kept[2]]
+        if session:  # what a signed-in reader is sent is theirs alone: never kept
+            return self.wsgi(environ, start_response)
         sent = []
 
         def start(status, headers, exc_info=None):
@@ -74,15 +78,16 @@ class Front:
         body = self.wsgi(environ, start)
         made_at = environ.get(FRONT_KEY)
         if made_at is not None and sent and sent[0].startswith('200 '):
-            _keep(self.store, key, made_at, sent[0], sent[1], body)
+            _keep(self.store, key, made_at, sent[0], sent[1], body,
+                  bool(environ.get(FRONT_EVERYONE)))
         return body
 
 
-def _keep(store, key, generation, status, headers, body):
+def _keep(store, key, generation, status, headers, body, everyone):
     # Only a body Bottle has already joined (a list of bytes), and never a
     # response that sets a cookie: what is kept is sent to everybody.
     if not isinstance(body, list) or not all(isinstance(chunk, bytes) for chunk in body):
         return
     if any(name.lower() == 'set-cookie' for name, _ in headers):
         return
-    store.put(key, generation, (status, list(headers), b''.join(body)))
+    store.put(key, generation, (status, list(headers), b''.join(body), everyone))

@@ -88,6 +88,27 @@ def test_signed_in_readers_never_get_the_anonymous_copy(client, auth, posted):
     assert 'Signed in as' in page.text and 'Sign in</a>' not in page.text
 
 
+@pytest.mark.parametrize('path', ['/feed.atom', '/authors/alice/feed.atom',
+                                  '/tags/python/feed.atom'])
+def test_a_feed_is_the_same_for_signed_in_readers(client, auth, posted, bottle_calls, path):
+    anonymous = client.get(path)
+    auth.login('alice')
+    client.get(path)  # the sign-in committed: the generation is read again first
+    calls = len(bottle_calls)
+    signed_in = client.get(path)
+    assert len(bottle_calls) == calls  # answered before Bottle ran
+    assert signed_in.body == anonymous.body
+    assert 'Signed in as' in client.get('/').text  # a page still goes to Bottle
+
+
+def test_a_signed_in_readers_feed_is_not_kept_for_anyone(client, auth, posted, bottle_calls):
+    auth.login('alice')
+    calls = len(bottle_calls)
+    for _ in range(3):
+        client.get('/feed.atom')
+    assert len(bottle_calls) == calls + 3  # each went through: none was kept
+
+
 def test_a_conditional_request_still_gets_its_304(client, posted):
     first = client.get('/')
     client.get('/', headers={'If-None-Match': first.headers['ETag']}, status=304)
