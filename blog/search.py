@@ -74,8 +74,9 @@ def _page_ids(match, page):
     Only the newest CANDIDATES matches are ranked (drafts among them dropped), so
     the pages end there however common the word is; nothing counts every match.
     """
-    ranked, more = readers.search_ranked(match, CANDIDATES)
-    return [post_id for post_id, _ in ranked[(page - 1) * PER_PAGE:page * PER_PAGE + 1]], more
+    ranked, more = readers.search_ranked(match, CANDIDATES, (page - 1) * PER_PAGE,
+                                         PER_PAGE + 1)
+    return [post_id for post_id, _ in ranked], more
 
 
 def _results(match, page):

@@ -89,6 +89,19 @@ class BlogDatabase(PooledSqliteDatabase):
         self.writes = next(self._commits)
 
 
+_RANKED = """
+WITH cand(id) AS MATERIALIZED (
+  SELECT rowid FROM post_search WHERE post_search MATCH ?1 ORDER BY rowid DESC LIMIT ?2),
+cut(id) AS (SELECT MIN(id) FROM cand),
+titled(id) AS MATERIALIZED (
+  SELECT rowid FROM post_search WHERE post_search MATCH ?3 AND rowid >= (SELECT id FROM cut)),
+tagged(id) AS MATERIALIZED (
+  SELECT rowid FROM post_search WHERE post_search MATCH ?4 AND rowid >= (SELECT id FROM cut))
+SELECT post.id, 1 + 10 * (post.id IN (SELECT id FROM titled))
+                  + 4 * (post.id IN (SELECT id FROM tagged)) AS score,
+       EXISTS (SELECT 1 FROM cand LIMIT 1 OFFSET ?2 - 1)
+FROM cand JOIN post ON post.id = cand.id WHERE post.status = ?5
+ORDER BY score DESC, post.published_at DESC, post.id DESC LIMIT ?6 OFFSET ?7"""
 _WORD = re.compile(r'\w+')
 
 
@@ -258,37 +271,22 @@ class SqliteBackend:
         parser.tokens = kept
         return parser.translate(), dropped, unstarred
 
-    def search_ranked(self, match, candidates):
-        """(post id, score) of the published posts among the newest `candidates`
-        matches of `match`, best first (ties: newest first), and whether there were
-        more matches than that.
+    def search_ranked(self, match, candidates, offset, limit):
+        """(post id, score) of the published posts `offset` to `offset + limit` among
+        the newest `candidates` matches of `match`, best first (ties: newest first),
+        and whether there were more matches than that.
 
         The index is walked backwards (cheap for any word); nothing counts or bm25()
         ranks every match (bm25 reads each term's whole doclist). Score: title 10,
         tags 4, body 1. Drafts take a place: they can shorten an answer, never slow it.
+        One statement returning the page only: fetching the candidates row by row
+        released Python's lock for each, and four searches at once then ran slower
+        together than one alone (benchmarks/README.md, run 11).
         """
-        rows = list(PostSearch.select(PostSearch.rowid, Post.status, Post.published_at)
-                    .join(Post, on=(Post.id == PostSearch.rowid))
-                    .where(PostSearch.match(match))
-                    .order_by(PostSearch.rowid.desc()).limit(candidates).tuples())
-        if not rows:
-            return [], False
-        cutoff = rows[-1][0]
-        score = {post_id: 1 for post_id, _, _ in rows}
-        for column, weight in (('title', 10), ('tags', 4)):
-            # The same expression restricted to one column, over the candidates only.
-            within = (PostSearch
-                      .select(PostSearch.rowid)
-                      .where(PostSearch.match('"%s": (%s)' % (column, match)) &
-                             (PostSearch.rowid >= cutoff))
-                      .tuples())
-            for (post_id,) in within:
-                if post_id in score:
-                    score[post_id] += weight
-        published = [(post_id, published_at) for post_id, status, published_at in rows
-                     if status == PUBLISHED]
-        published.sort(key=lambda row: (score[row[0]], row[1], row[0]), reverse=True)
-        return [(post_id, score[post_id]) for post_id, _ in published], len(rows) >= candidates
+        rows = self.database.execute_sql(_RANKED, (
+            match, candidates, '"title": (%s)' % match, '"tags": (%s)' % match,
+            PUBLISHED, limit, offset)).fetchall()
+        return [(post_id, score) for post_id, score, _ in rows], bool(rows and rows[0][2])
 
     def search_results(self, match, ids, marks, snippet_tokens):
         """The posts `ids` (matches of `match`) with their authors, a highlighted

@@ -325,7 +325,7 @@ def test_a_query_sqlite_rejects_is_a_friendly_page(client, alice, make_post, mon
 
     from blog.queries import readers as queries
 
-    def broken(match, candidates):
+    def broken(match, candidates, offset, limit):
         raise OperationalError('fts5: syntax error near "x"')
     monkeypatch.setattr(queries, 'search_ranked', broken)
     make_post(alice, title='Anything')
@@ -342,9 +342,9 @@ def expressions(monkeypatch):
     seen = []
     real = queries.search_ranked
 
-    def recording(match, candidates):
+    def recording(match, candidates, offset, limit):
         seen.append((match, candidates))
-        return real(match, candidates)
+        return real(match, candidates, offset, limit)
     monkeypatch.setattr(queries, 'search_ranked', recording)
     return seen
 
@@ -395,7 +395,7 @@ def test_ranking_never_counts_or_bm25_ranks_every_match(client, alice, make_post
         conn = db.connection()
         conn.set_trace_callback(statements.append)
         try:
-            ranked, more = backend().search_ranked('"kayaks"', 50)
+            ranked, more = backend().search_ranked('"kayaks"', 50, 0, 21)
         finally:
             conn.set_trace_callback(None)
     assert [score for _, score in ranked] == [11] and not more

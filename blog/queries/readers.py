@@ -72,10 +72,11 @@ def search_expression(text, max_terms, max_prefixes, min_prefix):
     return backend().search_expression(text, max_terms, max_prefixes, min_prefix)
 
 
-def search_ranked(match, candidates):
+def search_ranked(match, candidates, offset, limit):
     """(post id, score) of the best published matches among the newest `candidates`
-    matches of `match`, best first, and whether more matches than that exist."""
-    return backend().search_ranked(match, candidates)
+    matches of `match`, best first, from `offset` (at most `limit`), and whether
+    more matches than the candidates exist."""
+    return backend().search_ranked(match, candidates, offset, limit)
 
 
 def search_results(match, ids, snippet_tokens=24):
