@@ -35,7 +35,7 @@ PRAGMAS = {
     # NORMAL in WAL mode: a commit survives a crash of the process; a power loss
     # may lose the last transactions but never corrupts the file.
     'synchronous': 'normal',
-    'cache_size': -32 * 1024,  # 32 MiB of page cache per connection
+    'cache_size': -12 * 1024,  # 12 MiB of page cache per connection
     'temp_store': 'memory',
 }
 BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
