@@ -3,9 +3,11 @@ deactivation, long non-Latin bodies, a form sent twice, and stale edits merged."
 
 import re
 import sqlite3
+import time
 
 import pytest
 
+from blog import sessions
 from tests.conftest import PASSWORD
 from tests.server import Browser, Server
 
@@ -19,6 +21,12 @@ def site(tmp_path_factory):
     path = tmp_path_factory.mktemp('keep') / 'blog.db'
     with Server(path) as server:
         yield server, str(path)
+
+
+def outside_write_seen():
+    """Wait until the server sees a session or user change made by another process
+    (blog.sessions keeps the rows it read for up to RECHECK_SECONDS)."""
+    time.sleep(sessions.RECHECK_SECONDS + 0.05)
 
 
 def db(path, sql, args=()):
@@ -91,6 +99,7 @@ def test_an_expired_session_keeps_the_text(site):
     token, version, _ = bea.form('/posts/%d/edit' % post_id)
     db(path, "UPDATE session SET expires_at = 0 WHERE user_id = "
              "(SELECT id FROM user WHERE username = 'bea')")
+    outside_write_seen()
     status, _, page = edit(bea, post_id, token, version)
     assert status == 401 and TEXT.split('\n')[0] in page
 
@@ -116,6 +125,7 @@ def test_a_deactivated_author_sees_the_text_to_copy(site):
     post_id = new_post(dan)
     token, version, _ = dan.form('/posts/%d/edit' % post_id)
     db(path, "UPDATE user SET is_active = 0 WHERE username = 'dan'")
+    outside_write_seen()
     status, _, page = edit(dan, post_id, token, version)
     assert status == 401 and 'deactivated' in page and 'name="password"' not in page
     assert 'A second paragraph.' in page
