@@ -76,16 +76,17 @@ def random_site(seed, authors=30, posts=150):
 
 
 @pytest.mark.parametrize('seed', [1, 2, 3])
-@pytest.mark.parametrize('first_window, full_scan_window', [
-    (2000, 50000),  # the defaults: a small site is one scan of the author index
+@pytest.mark.parametrize('first_window, seek_window', [
+    (2000, 20000),  # the defaults: a small site is one seek per user
     (1, 10 ** 9),  # windows grow 1, 8, 64, ... until they hold the page
     (7, 10 ** 9),
-    (3, 20),  # windows, then the full scan
+    (3, 20),  # windows, then seeks for the deeper pages
+    (1, 1),  # seeks only
 ])
 def test_homepage_matches_brute_force(client, monkeypatch, seed, first_window,
-                                      full_scan_window):
+                                      seek_window):
     monkeypatch.setattr(home, 'FIRST_WINDOW', first_window)
-    monkeypatch.setattr(home, 'FULL_SCAN_WINDOW', full_scan_window)
+    monkeypatch.setattr(home, 'SEEK_WINDOW', seek_window)
     monkeypatch.setattr(home, 'PER_PAGE', 7)
     random_site(seed)
     expected = expected_homepage()
@@ -291,6 +292,14 @@ def test_uncached_config_gives_the_same_pages(config, make_user, make_post):
     response = TestApp(app).get('/')
     assert 'Visible' in response.text and 'ETag' in response.headers
     assert len(app.config['blog.site'].cache) == 0
+
+
+def test_a_deep_page_seeks_each_users_latest_date_on_the_author_index(dbconn):
+    sql, params = queries.homepage_posts(400, 21, seek=True).sql()
+    plan = ' '.join(row[3] for row in dbconn.execute_sql('EXPLAIN QUERY PLAN ' + sql, params))
+    assert 'USING COVERING INDEX post_author_id (author_id=? AND status=?)' in plan
+    assert not re.search(r'SCAN (t1|tied|post)\b', plan), plan  # no walk over every post
+    assert plan.count('CORRELATED SCALAR SUBQUERY 2') == 1, plan  # the seek runs once
 
 
 def test_homepage_window_reads_the_covering_date_index(dbconn):
