@@ -142,6 +142,8 @@ class PostTag(BaseModel):
 
     post = ForeignKeyField(Post, on_delete='CASCADE', backref='+')
     tag = CharField(max_length=40)
+    # The post's published_at while it is published, else NULL (triggers, 0010).
+    published_at = Timestamp(null=True, default=None)
 
     class Meta:
         primary_key = False

@@ -135,3 +135,17 @@ def test_throttle_table_arrives_on_an_existing_database(tmp_path):
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'throttle'")}
         assert {'throttle_scope_key_bucket', 'throttle_expires_at'} <= indexes
         assert db.execute_sql('SELECT count(*) FROM post').fetchone() == (3,)
+
+
+def test_tag_rows_get_their_posts_dates_on_an_existing_database(tmp_path):
+    db = old_database(tmp_path, '0009_throttle', posts=3)
+    with db.connection_context():
+        db.execute_sql("UPDATE post SET status = 'draft', published_at = NULL WHERE id = 2")
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0010_tag_dates' in applied
+        rows = db.execute_sql(
+            'SELECT post_id, published_at FROM post_tag ORDER BY post_id').fetchall()
+        assert rows == [(1, 1), (2, None), (3, 3)]
+        indexes = {row[0] for row in db.execute_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post_tag'")}
+        assert 'post_tag_tag_published' in indexes

@@ -9,6 +9,7 @@ from blog.db import db
 from blog.models import DRAFT, Post, PostTag, Revision
 from blog.queries import readers as queries
 from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import fresh_post as fresh
 
 
 def titles(page):
@@ -56,10 +57,7 @@ def test_pagination(client, alice, make_post):
     client.get('/tags/many?page=-1', status=404)
 
 
-@pytest.mark.parametrize('walk_factor', [0, 10 ** 9])  # always tag-first / always walk
-def test_both_query_plans_give_the_same_pages(client, alice, make_post, monkeypatch,
-                                              walk_factor):
-    monkeypatch.setattr(queries, 'TAG_WALK_FACTOR', walk_factor)
+def test_pages_hold_published_posts_only_newest_first(client, alice, make_post):
     expected = []
     for i in range(60):
         tags = ['odd'] if i % 2 else ['even', 'all']
@@ -73,6 +71,42 @@ def test_both_query_plans_give_the_same_pages(client, alice, make_post, monkeypa
     client.get('/tags/even?page=3', status=404)
     all_posts = sum((titles(client.get('/tags/all?page=%d' % n)) for n in (1, 2, 3)), [])
     assert len(all_posts) == 60 - 9 and all_posts == sorted(all_posts, reverse=True)
+
+
+def tag_dates(post_id):
+    with db.connection_context():
+        return sorted((row.tag, row.published_at) for row in
+                      PostTag.select().where(PostTag.post == post_id))
+
+
+def test_tag_rows_follow_their_posts_date_through_every_change(client, alice, make_post):
+    post = make_post(alice, tags=['a', 'b'], published_at=ago(5))
+    when = fresh(post.id).published_at
+    assert tag_dates(post.id) == [('a', when), ('b', when)]
+    changes = [
+        ({'status': DRAFT}, None),  # unpublished
+        ({'status': 'published'}, when),
+        ({'status': 'trashed', 'trashed_status': 'published', 'deleted_at': ago(0)}, None),
+        ({'status': 'published', 'trashed_status': None, 'deleted_at': None}, when),
+        ({'published_at': ago(1)}, 'new date'),
+    ]
+    for fields, expected in changes:
+        with db.connection_context():
+            Post.update(**fields).where(Post.id == post.id).execute()
+        if expected == 'new date':
+            expected = fresh(post.id).published_at
+        assert tag_dates(post.id) == [('a', expected), ('b', expected)], fields
+    with db.connection_context():  # new tags: the new rows get the date too
+        Post.update(tags=['c']).where(Post.id == post.id).execute()
+    assert tag_dates(post.id) == [('c', fresh(post.id).published_at)]
+    assert titles(client.get('/tags/c')) == [post.title]
+    client.get('/tags/a', status=404)
+
+
+def test_a_tag_page_reads_the_tag_date_index_only(dbconn):
+    sql, params = queries.tag_published_posts('python', 21, 40000).sql()
+    plan = ' '.join(row[3] for row in dbconn.execute_sql('EXPLAIN QUERY PLAN ' + sql, params))
+    assert 'USING COVERING INDEX post_tag_tag_published' in plan, plan
 
 
 @pytest.mark.parametrize('path, location', [

@@ -1,7 +1,7 @@
 """Queries for what readers and their tools fetch: feeds, tag pages, search, the
 sitemap, and export and import."""
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from blog.db import backend
 from blog.models import PUBLISHED, TRASHED, Post, PostTag, User
@@ -21,34 +21,18 @@ def author_published_posts(author):
     return published_posts().where(Post.author == author.id)
 
 
-TAG_WALK_FACTOR = 10  # a walk step costs about a tenth of a tag-first lookup
-
-
 def tag_published_posts(tag, limit, offset=0):
     """Up to `limit` published posts carrying `tag`, newest first, from `offset`.
 
-    Two plans, chosen by the tag's size (both read indexes only until the final
-    rows): a rare tag goes tag-first (its post_tag rows, each post looked up,
-    sorted); a common one walks the newest published posts through the
-    `post_published` index and probes `post_tag` for each, stopping as soon as the
-    page is full. The walk costs about (offset + limit) * posts / tagged steps,
-    the tag-first plan one (slower) lookup per tagged post.
+    The page's ids come from the partial index `post_tag_tag_published` alone (each
+    tag row carries its post's date while published, migration 0010), so any page
+    of any tag costs a walk of `offset + limit` index entries and `limit` lookups.
     """
-    tagged = PostTag.select().where(PostTag.tag == tag).count()
-    newest = Post.select(fn.MAX(Post.id)).scalar() or 0
-    if (offset + limit) * newest < TAG_WALK_FACTOR * tagged * tagged:
-        ids = (Post
-               .select(Post.id)
-               .join(PostTag, JOIN.CROSS)  # keeps `post` the outer loop (SQLite)
-               .where((PostTag.post == Post.id) & (PostTag.tag == tag) &
-                      (Post.status == PUBLISHED)))
-    else:
-        ids = (PostTag
-               .select(PostTag.post)
-               .join(Post, on=(PostTag.post == Post.id))
-               .where((PostTag.tag == tag) & (Post.status == PUBLISHED)))
-    ids = (ids
-           .order_by(Post.published_at.desc(), Post.id.desc())
+    ids = (PostTag
+           .select(PostTag.post)
+           .where((PostTag.tag == tag) &
+                  PostTag.published_at.is_null(False))
+           .order_by(PostTag.published_at.desc(), PostTag.post.desc())
            .limit(limit)
            .offset(offset))
     return published_posts().where(Post.id.in_(ids))
@@ -58,8 +42,8 @@ def tag_exists(tag):
     """True when at least one published post carries `tag` (drafts' tags stay private)."""
     return (PostTag
             .select(PostTag.post)
-            .join(Post, on=(PostTag.post == Post.id))
-            .where((PostTag.tag == tag) & (Post.status == PUBLISHED))
+            .where((PostTag.tag == tag) &
+                   PostTag.published_at.is_null(False))
             .exists())
 
 
