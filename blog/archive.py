@@ -48,7 +48,7 @@ from collections import Counter
 
 from blog import forms
 from blog.db import write_transaction
-from blog.markdown import render_markdown
+from blog.markdown import RenderError, render_markdown_bounded
 from blog.models import PUBLISHED, utcnow
 from blog.queries import people, readers
 from blog.tagging import TAGS_MAX, is_stored_form
@@ -300,7 +300,13 @@ def read_zip(path):
                 if len(data) > MAX_MEMBER_BYTES:
                     raise ValueError('larger than %d MiB' % (MAX_MEMBER_BYTES // 2 ** 20))
                 text = data.decode('utf-8-sig')  # a BOM some editors add is dropped
-                records.append(validate(*parse_markdown(text)))
+                record = validate(*parse_markdown(text))
+                # Under the editor's bounds (CPU, memory, tables, HTML size), before
+                # the database is opened, so a body the editor refuses is refused here.
+                record['html'] = render_markdown_bounded(record['body'])
+                records.append(record)
+            except RenderError as exc:
+                raise ExportError('%s: %s' % (_shown_name(info), exc)) from None
             except UnicodeDecodeError:
                 raise ExportError('%s: not UTF-8 text' % _shown_name(info)) from None
             except (ValueError, *_MEMBER_ERRORS) as exc:
@@ -318,11 +324,11 @@ def import_posts(records):
     existing = {}  # duplicate key -> copies already in the database
     seen = Counter()
     imported = skipped = 0
-    # Rendered before the write lock is taken: slow Markdown must not hold up the
-    # server's writes (they wait on the lock only for the busy timeout).
-    rendered = [render_markdown(record['body']) for record in records]
+    # Rendered by read_zip, before the write lock is taken: slow Markdown must not
+    # hold up the server's writes (they wait on the lock only for the busy timeout).
     with write_transaction():
-        for record, html in zip(records, rendered, strict=True):
+        for record in records:
+            html = record['html']
             username = record['author']
             user = authors.get(username)
             if user is None:

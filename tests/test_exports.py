@@ -396,3 +396,26 @@ def test_imported_posts_export_again(tmp_path):
             assert write_zip(out) == 3
     second, _ = read_zip(str(again))
     assert second == records
+
+
+def test_a_body_the_editor_would_refuse_is_a_one_line_error(tmp_path):
+    wide = '|'.join('c%d' % i for i in range(65))
+    table = '|%s|\n|%s|\n' % (wide, '|'.join('-' * 3 for _ in range(65)))
+    path = tmp_path / 'in.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('a/good.md', GOOD)
+        archive.writestr('a/wide.md', GOOD.replace('\nbody', '\n' + table))
+    fresh = tmp_path / 'fresh.db'
+    result = run('import', str(path), '--db', str(fresh))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith('run.py: error: a/wide.md: A table in the body has 65 columns')
+    assert not fresh.exists()
+
+
+def test_an_import_renders_every_body_under_the_editors_bounds(tmp_path, spinning_renderer):
+    from blog.archive import ExportError, read_zip
+    path = tmp_path / 'in.zip'
+    path.write_bytes(zip_bytes(('a/slow.md', GOOD)))
+    with pytest.raises(ExportError, match=r'^a/slow.md: The body takes too long'):
+        read_zip(str(path))
