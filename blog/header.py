@@ -31,6 +31,16 @@ def parts(user):
     while a page is rendered to be shared."""
     if sessions.rendering_shared():
         return MARKERS
+    session = sessions.current_session()
+    if user is None or session is None or session.user_id != user.id:
+        return _render(user)
+    # They depend on the user and the session's CSRF token only: rendered once while
+    # this process keeps the session's rows (blog.sessions.Known).
+    return current_site().sessions.memo(session.token_hash, 'header',
+                                        lambda: _render(user))
+
+
+def _render(user):
     macros = _macros()
     return macros.nav(user), macros.account(user)
 

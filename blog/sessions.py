@@ -90,8 +90,19 @@ class Known:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[token_hash] = (dict(session.__data__), user, writes, _clock())
+            self._entries[token_hash] = (dict(session.__data__), user, writes, _clock(), {})
         return session
+
+    def memo(self, token_hash, name, produce):
+        """`produce()`, kept with the session's rows while they are (what depends on
+        the session and its user only: their header parts)."""
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[2] != self.backend.writes:
+            return produce()
+        value = entry[4].get(name)
+        if value is None:
+            value = entry[4][name] = produce()
+        return value
 
     def __len__(self):
         return len(self._entries)

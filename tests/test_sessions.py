@@ -88,3 +88,28 @@ def test_the_rows_kept_are_bounded(site, make_user, clock, client_for):
         make_user(name)
         assert signed_in(client_for(name))
     assert len(site.sessions) <= 2
+
+
+def test_the_header_is_rendered_once_while_the_rows_are_kept(
+        client_for, make_user, clock, monkeypatch):
+    from blog import header
+    make_user('root', is_admin=True)
+    make_user('alice')
+    alice = client_for('alice')
+    rendered = []
+    real = header._render
+    monkeypatch.setattr(header, '_render', lambda user: rendered.append(user) or real(user))
+    pages = [alice.get(path) for path in ('/authors', '/', '/authors/alice')]
+    # (None: the anonymous copy each newly kept page makes once, for everybody.)
+    assert [user.username for user in rendered if user is not None] == ['alice']
+    assert all('Signed in as <a href="/authors/alice">' in page.text for page in pages)
+    assert all('>Admin</a>' not in page.text for page in pages)
+    token = csrf_from(pages[0])
+    assert all(csrf_from(page) == token for page in pages)
+    # Made an admin: a commit, so the next page renders her header again.
+    root = client_for('root')
+    form_token = csrf_from(root.get('/admin/users/alice'))
+    root.post('/admin/users/alice', {'csrf_token': form_token, 'version': '1',
+                                     'display_name': 'Alice', 'is_admin': '1',
+                                     'is_active': '1'}, status=303)
+    assert '>Admin</a>' in alice.get('/authors').text
