@@ -10,10 +10,10 @@ what a hello-world Bottle route does; Bottle's routing, plugins and hooks cost a
 cached page five times as much (benchmarks/README.md).
 
 A signed-in reader (our session cookie) is answered from there only with a document
-that is the same for everyone (a feed: `keep_whole(everyone=True)`); their pages
-carry their name, and go to Bottle. So does anything else: other methods,
-conditional requests (Bottle answers their 304s), a body, an address not
-yet kept, and every request while the generation is due to be read again (after
+that is the same for everyone (a feed: `keep_whole(everyone=True)`), which is kept
+whoever asked for it first; their pages carry their name, go to Bottle, and are never
+kept. So does anything else: other methods, conditional requests (Bottle answers their
+304s), a body, an address not yet kept, and every request while the generation is due to be read again (after
 this process commits, or `RECHECK_SECONDS` after the last read), so another
 process's writes show no later than they did without this layer.
 """
@@ -67,8 +67,6 @@ class Front:
             if kept is not None and (kept[3] or not session):
                 start_response(kept[0], kept[1])
                 return [kept[2]]
-        if session:  # what a signed-in reader is sent is theirs alone: never kept
-            return self.wsgi(environ, start_response)
         sent = []
 
         def start(status, headers, exc_info=None):
@@ -77,9 +75,12 @@ class Front:
 
         body = self.wsgi(environ, start)
         made_at = environ.get(FRONT_KEY)
-        if made_at is not None and sent and sent[0].startswith('200 '):
-            _keep(self.store, key, made_at, sent[0], sent[1], body,
-                  bool(environ.get(FRONT_EVERYONE)))
+        everyone = bool(environ.get(FRONT_EVERYONE))
+        # What a signed-in reader is sent is theirs alone, unless it is the same for
+        # everyone (a feed: no header, and _keep refuses a response setting a cookie).
+        if made_at is not None and (everyone or not session) and sent and \
+                sent[0].startswith('200 '):
+            _keep(self.store, key, made_at, sent[0], sent[1], body, everyone)
         return body
 
 

@@ -101,12 +101,25 @@ def test_a_feed_is_the_same_for_signed_in_readers(client, auth, posted, bottle_c
     assert 'Signed in as' in client.get('/').text  # a page still goes to Bottle
 
 
-def test_a_signed_in_readers_feed_is_not_kept_for_anyone(client, auth, posted, bottle_calls):
+def test_a_feed_a_signed_in_reader_fetched_is_kept_for_everyone(
+        client, client_for, auth, posted, bottle_calls):
     auth.login('alice')
+    client.get('/authors')  # the sign-in committed: the generation is read again first
+    calls = len(bottle_calls)
+    signed_in = [client.get('/feed.atom') for _ in range(3)]
+    anonymous = client_for().get('/feed.atom')
+    assert len(bottle_calls) == calls + 1  # made once, then kept
+    assert anonymous.body == signed_in[0].body
+    assert 'Set-Cookie' not in anonymous.headers
+
+
+def test_a_signed_in_readers_page_is_never_kept(client, auth, posted, bottle_calls):
+    auth.login('alice')
+    client.get('/authors')
     calls = len(bottle_calls)
     for _ in range(3):
-        client.get('/feed.atom')
-    assert len(bottle_calls) == calls + 3  # each went through: none was kept
+        assert 'Signed in as' in client.get('/authors').text
+    assert len(bottle_calls) == calls + 3
 
 
 def test_a_conditional_request_still_gets_its_304(client, posted):
