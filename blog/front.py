@@ -13,9 +13,9 @@ A signed-in reader (our session cookie) is answered from there only with a docum
 that is the same for everyone (a feed: `keep_whole(everyone=True)`), which is kept
 whoever asked for it first; their pages carry their name, go to Bottle, and are never
 kept. So does anything else: other methods, conditional requests (Bottle answers their
-304s), a body, an address not yet kept, and every request while the generation is due to be read again (after
-this process commits, or `RECHECK_SECONDS` after the last read), so another
-process's writes show no later than they did without this layer.
+304s), a body, an address not yet kept, and every request while the generation is due
+to be read again (after this process commits, or `RECHECK_SECONDS` after the last
+read), so another process's writes show no later than they did without this layer.
 """
 
 import re
