@@ -9,9 +9,9 @@ window yields enough authors for the page it is exactly the page a scan of every
 post would give. The window starts at a few thousand posts and grows eightfold
 until it yields the page. A deep page (whose window would pass 20,000 posts) instead
 takes each user's latest date by one index seek (`listings.latest_by_seek`): at
-10,000 authors and 1,000,000 posts, page 400 in 39 ms, where the shortcut over the
-whole index took 87 ms (benchmarks/README.md, run 13). Results are cached per generation
-(blog.cache), and anonymous readers get whole cached pages and 304s.
+10,000 authors and 1,000,000 posts, page 400 in 21 ms, where the shortcut over the
+whole index took 87 ms (benchmarks/README.md, runs 15 and 16). Results are cached
+per generation (blog.cache), and anonymous readers get whole cached pages and 304s.
 
 Deactivated authors are still listed: deactivation ends sessions and blocks
 sign-in but hides nothing an author published.

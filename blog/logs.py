@@ -12,7 +12,7 @@ Once configured, an access line skips the logging machinery: the request appends
 finished line to the handler's queue, and the handler's thread writes the queue out
 every fifth of a second; any other record is written at once, after them, so the order
 holds. Going through `logging.Logger.info` for every request cost about a third of the
-server's throughput under load (benchmarks/README.md, run 11).
+server's throughput under load (benchmarks/README.md, runs 15 and 16).
 """
 
 import collections

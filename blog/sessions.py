@@ -13,7 +13,7 @@ rows this process read, for as long as it has committed nothing and for at most
 `RECHECK_SECONDS`, so a sign-out, a password change or a deactivation made here ends the
 session on the very next request, and one made by another process (the command line, a
 second server) within that time. Reading the rows cost a signed-in page more than
-rendering it (benchmarks/README.md, run 11).
+rendering it (benchmarks/README.md, runs 15 and 16).
 """
 
 import contextlib

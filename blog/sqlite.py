@@ -281,7 +281,7 @@ class SqliteBackend:
         tags 4, body 1. Drafts take a place: they can shorten an answer, never slow it.
         One statement returning the page only: fetching the candidates row by row
         released Python's lock for each, and four searches at once then ran slower
-        together than one alone (benchmarks/README.md, run 11).
+        together than one alone (benchmarks/README.md, runs 15 and 16).
         """
         rows = self.database.execute_sql(_RANKED, (
             match, candidates, '"title": (%s)' % match, '"tags": (%s)' % match,

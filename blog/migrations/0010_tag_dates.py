@@ -4,7 +4,7 @@ published (NULL otherwise), kept in step by triggers.
 A tag page is then a walk of the partial index (tag, published_at, post_id) on
 published rows: the last page of a tag with 47,000 posts reads index entries only,
 instead of probing `post` for each of its rows (about 45 ms at 1,000,000 posts;
-benchmarks/README.md, run 13). One trigger fills the date of every new tag row
+benchmarks/README.md, runs 15 and 16). One trigger fills the date of every new tag row
 (whatever inserts it: the post's own triggers, the bulk loader); another follows a
 post's status and date (publishing, unpublishing, the trash and back).
 """

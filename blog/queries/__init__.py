@@ -39,7 +39,7 @@ class Prepared:
 
     peewee builds a query's SQL again on every execution: for a two-table SELECT of
     every column that took 200 to 300 µs here, several times what SQLite takes to
-    run it, and most of a signed-in page's time (benchmarks/README.md, run 11).
+    run it, and most of a signed-in page's time (benchmarks/README.md, runs 15 and 16).
     `Prepared(build, *samples)` calls `build(*samples)` once per database, finds
     each sample among the SQL's parameters and puts the caller's values in their
     places from then on; the rows come back as `build`'s query would give them.
