@@ -39,7 +39,7 @@ from blog import (
     trash,
     trashing,
 )
-from blog.cache import Cache
+from blog.cache import RECHECK_SECONDS, Cache
 from blog.config import Config
 from blog.front import Front
 from blog.render import ROOT, build_env, render
@@ -234,7 +234,7 @@ def create_app(config=None):
     site = Site(config, backend, cache=Cache(backend), jinja=build_env(),
                 throttle=Throttle(config.throttle_window, config.throttle_per_user,
                                   config.throttle_per_address),
-                sessions=sessions.Known(backend))
+                sessions=sessions.Known(backend, RECHECK_SECONDS))
     for name in site.migrate():
         log.info('applied migration %s', name)
     _sweep_trash(site)

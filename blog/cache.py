@@ -297,10 +297,10 @@ def _shared_render(produce, signed_in, variant=False):
     if segments is None:
         return None
     # The anonymous page, kept encoded with its date formatted: a hit only
-    # copies references.
-    anonymous = header.join(segments, None)
+    # copies references. A variant's page is only ever sent to its signed-in readers.
+    anonymous = b'' if variant else header.join(segments, None).encode('utf-8')
     rendered_at = int(time.time())
-    return (segments, anonymous.encode('utf-8'), rendered_at,
+    return (segments, anonymous, rendered_at,
             email.utils.formatdate(rendered_at, usegmt=True))
 
 

@@ -10,12 +10,14 @@ cookie-less GET of a form page makes one. Each new session sweeps at most
 
 A signed-in reader's every request needs their session and user: `Known` keeps the
 rows this process read, for as long as it has committed nothing and for at most
-`RECHECK_SECONDS`, so a sign-out, a password change or a deactivation made here ends the
-session on the very next request, and one made by another process (the command line, a
-second server) within that time. Reading the rows cost a signed-in page more than
-rendering it (benchmarks/README.md, runs 15 and 16).
+`blog.cache.RECHECK_SECONDS` (the page cache's own bound on another process's writes),
+so a sign-out, a password change or a deactivation made here ends the session on the
+very next request, and one made by another process (the command line, a second
+server) within that time. Reading the rows cost a signed-in page more than rendering
+it (benchmarks/README.md, runs 15 and 16).
 """
 
+import collections
 import contextlib
 import datetime
 import functools
@@ -39,8 +41,6 @@ TOUCH_EVERY = datetime.timedelta(minutes=10)
 ANONYMOUS_LIFETIME = datetime.timedelta(days=1)
 # Each new session adds one row and deletes up to this many expired ones.
 SWEEP_BATCH = 100
-# How long another process's sign-out may take to reach this one, at most.
-RECHECK_SECONDS = 0.25
 KNOWN_MAX = 10000  # sessions kept in memory; past it, all are forgotten at once
 _clock = time.monotonic
 
@@ -66,11 +66,17 @@ def _lifetime(signed_in):
     return ANONYMOUS_LIFETIME
 
 
+# One session Known keeps: its row and its user's (as dicts), this process's commit
+# count and the monotonic time when they were read, and what `memo` kept with them.
+_Entry = collections.namedtuple('_Entry', 'session user writes read_at memo')
+
+
 class Known:
     """Session rows (with their users) this process read lately, by token hash."""
 
-    def __init__(self, backend, max_entries=KNOWN_MAX):
+    def __init__(self, backend, recheck_seconds, max_entries=KNOWN_MAX):
         self.backend = backend
+        self.recheck_seconds = recheck_seconds  # the page cache's (blog.app passes it)
         self.max_entries = max_entries
         self._entries = {}
         self._lock = threading.Lock()
@@ -79,9 +85,10 @@ class Known:
         """The live session with `token_hash` (a fresh copy for this request), or None."""
         writes = self.backend.writes  # before the read: a commit after it forces another
         entry = self._entries.get(token_hash)
-        if (entry is not None and entry[2] == writes
-                and _clock() - entry[3] < RECHECK_SECONDS and entry[0]['expires_at'] > now):
-            return _copy(entry[0], entry[1])
+        if (entry is not None and entry.writes == writes
+                and _clock() - entry.read_at < self.recheck_seconds
+                and entry.session['expires_at'] > now):
+            return _copy(entry.session, entry.user)
         session = people.live_session(token_hash, now)
         if session is None:
             self._entries.pop(token_hash, None)
@@ -90,18 +97,19 @@ class Known:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[token_hash] = (dict(session.__data__), user, writes, _clock(), {})
+            self._entries[token_hash] = _Entry(dict(session.__data__), user, writes,
+                                               _clock(), {})
         return session
 
     def memo(self, token_hash, name, produce):
         """`produce()`, kept with the session's rows while they are (what depends on
         the session and its user only: their header parts)."""
         entry = self._entries.get(token_hash)
-        if entry is None or entry[2] != self.backend.writes:
+        if entry is None or entry.writes != self.backend.writes:
             return produce()
-        value = entry[4].get(name)
+        value = entry.memo.get(name)
         if value is None:
-            value = entry[4][name] = produce()
+            value = entry.memo[name] = produce()
         return value
 
     def __len__(self):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from blog import sessions
+from blog import cache
 from tests.conftest import PASSWORD
 from tests.server import Browser, Server
 
@@ -25,8 +25,8 @@ def site(tmp_path_factory):
 
 def outside_write_seen():
     """Wait until the server sees a session or user change made by another process
-    (blog.sessions keeps the rows it read for up to RECHECK_SECONDS)."""
-    time.sleep(sessions.RECHECK_SECONDS + 0.05)
+    (blog.sessions keeps the rows it read for up to blog.cache.RECHECK_SECONDS)."""
+    time.sleep(cache.RECHECK_SECONDS + 0.05)
 
 
 def db(path, sql, args=()):
