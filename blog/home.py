@@ -2,16 +2,18 @@
 
 "Latest" is the latest `published_at` (ties: the higher id); editing never changes
 it, so an edit never moves a post to the front. The entries come from the GROUP
-BY/HAVING shortcut (`blog.listings.listings.latest_per_author`) run over a window of the
+BY/HAVING shortcut (`blog.queries.listings.latest_per_author`) run over a window of the
 newest published posts: every author with a post in the window gets their true
 latest date, and all of them rank ahead of authors without one, so when the
 window yields enough authors for the page it is exactly the page a scan of every
 post would give. The window starts at a few thousand posts and grows eightfold
 until it yields the page. A deep page (whose window would pass 20,000 posts) instead
-takes each user's latest date by one index seek (`listings.latest_by_seek`): at
-10,000 authors and 1,000,000 posts, page 400 in 21 ms, where the shortcut over the
-whole index took 87 ms (benchmarks/README.md, runs 15 and 16). Results are cached
-per generation (blog.cache), and anonymous readers get whole cached pages and 304s.
+walks the ordering that the shortcut seeded and that triggers keep in step
+(`AuthorLatest`, migration 0011; `listings.ordered_homepage_posts`): at 10,000
+authors and 1,000,000 posts, page 400 in a few milliseconds, where the shortcut over
+the whole index took 87 ms and one index seek per user 21-45 ms (benchmarks/README.md,
+run 17). Results are cached per generation (blog.cache), and anonymous readers get
+whole cached pages and 304s.
 
 Deactivated authors are still listed: deactivation ends sessions and blocks
 sign-in but hides nothing an author published.
@@ -28,8 +30,8 @@ from blog.render import render
 PER_PAGE = 20
 FIRST_WINDOW = 2000  # newest published posts the first try looks at
 WINDOW_GROWTH = 8
-# Past this many posts a window costs more than one index seek per user.
-SEEK_WINDOW = 20000
+# Past this many posts a window costs more than walking the ordering.
+ORDERED_WINDOW = 20000
 
 
 def entry(post):
@@ -50,9 +52,9 @@ def homepage_entries(page, per_page=None):
     offset = (page - 1) * per_page
     window = max(FIRST_WINDOW, (offset + per_page + 1) * 10)
     while True:
-        since = listings.window_start(window) if window < SEEK_WINDOW else None
-        if since is None:  # a deep page, or the window would be every post: exact
-            rows = list(listings.homepage_posts(offset, per_page + 1, seek=True))
+        since = listings.window_start(window) if window < ORDERED_WINDOW else None
+        if since is None:  # a deep page, or the window would be every post
+            rows = list(listings.ordered_homepage_posts(offset, per_page + 1))
             break
         rows = list(listings.homepage_posts(offset, per_page + 1, since))
         if len(rows) > per_page:  # enough authors in the window: exact

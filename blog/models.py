@@ -150,6 +150,19 @@ class PostTag(BaseModel):
         indexes = ((('tag', 'post'), True),)
 
 
+class AuthorLatest(BaseModel):
+    """Each author's latest published post (published_at, then the higher id): the
+    homepage's ordering for deep pages, seeded by the GROUP BY/HAVING shortcut and kept
+    in step by triggers (migration 0011)."""
+
+    author_id = IntegerField(primary_key=True)
+    published_at = Timestamp()
+    post_id = IntegerField()
+
+    class Meta:
+        table_name = 'author_latest'
+
+
 class PostForm(BaseModel):
     """The post a new-post form made (its hidden `form_id`), so a resent form
     makes no second post."""
@@ -179,4 +192,5 @@ class AuditEntry(BaseModel):
     changes = TextField()  # {"field": [old, new], ...}
 
 
-ALL_MODELS = [User, Session, Post, Revision, PostTag, PostForm, SiteState, AuditEntry]
+ALL_MODELS = [User, Session, Post, Revision, PostTag, AuthorLatest, PostForm, SiteState,
+              AuditEntry]

@@ -11,14 +11,12 @@ Each `SqliteBackend` is one site's database: its own pool, its own hash cost, it
 own dummy hash. Nothing here is shared between two apps in one process.
 """
 
-import contextlib
-import importlib.util
 import itertools
 import os
 import re
 import threading
 
-from peewee import SQL, DatabaseError, fn
+from peewee import SQL, fn
 from peewee import sqlite3 as driver
 from playhouse import fts_parser
 from playhouse.migrations import Runner
@@ -28,6 +26,7 @@ from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 from blog import passwords
 from blog.db import MIGRATIONS_DIR, database
 from blog.models import PUBLISHED, Post, User
+from blog.sqlite_bulk import SqliteBulk
 
 PRAGMAS = {
     'journal_mode': 'wal',
@@ -48,9 +47,6 @@ BUSY_TIMEOUT = 10  # seconds; db.init() would reset it to 5 unless given again
 # same-thread check is off.
 POOL = {'max_connections': 64, 'stale_timeout': 300, 'check_same_thread': False}
 
-FTS5_HASHSIZE_DEFAULT = 1024 * 1024  # bytes of pending terms before a flush
-FTS5_HASHSIZE_BULK = 64 * 1024 * 1024
-BULK_CACHE_KIB = 256 * 1024  # page cache while bulk loading
 
 
 class BlogDatabase(PooledSqliteDatabase):
@@ -147,7 +143,7 @@ def version():
     return '%s (%s)' % (driver.sqlite_version, driver.__name__)
 
 
-class SqliteBackend:
+class SqliteBackend(SqliteBulk):
     """One site's SQLite database and the operations only SQLite spells this way."""
 
     name = 'sqlite'
@@ -316,81 +312,3 @@ class SqliteBackend:
                        (PostSearch.rowid + 0).in_(ids) &
                        (Post.status == PUBLISHED))
                 .dicts())
-
-    # Bulk loading (the demo command) ------------------------------------------
-
-    @contextlib.contextmanager
-    def bulk_posts(self, first_post):
-        """Inside a write transaction: posts inserted in the block skip the per-row
-        insert trigger, whose work (search index, tag rows, cache generation) is
-        then done once in bulk. The trigger is re-created from its migration's own
-        SQL before the transaction commits, so no other connection ever sees the
-        table without it."""
-        db = self.database
-        db.execute_sql('DROP TRIGGER "post_after_insert"')
-        yield
-        db.execute_sql(insert_trigger_sql())
-        self._rebuild_search_index()
-        db.execute_sql('INSERT OR IGNORE INTO post_tag (post_id, tag)'
-                       ' SELECT post.id, tags.value FROM post, json_each(post.tags) AS tags'
-                       ' WHERE post.id >= ?', (first_post,))
-        db.execute_sql('UPDATE site_state SET generation = generation + 1')
-
-    def _rebuild_search_index(self):
-        """FTS5 'rebuild' from the post table, with a 64 MiB term buffer while it runs
-        (half the time of the 1 MiB default at 1M posts), then the default again."""
-        db = self.database
-        try:
-            db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
-                           (FTS5_HASHSIZE_BULK,))
-        except DatabaseError:  # an SQLite before the option: rebuild at the default
-            db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-            return
-        db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-        db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
-                       (FTS5_HASHSIZE_DEFAULT,))
-
-    def next_ids(self):
-        """(first free user id, first free post id), inside a write transaction."""
-        db = self.database
-        user = db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "user"').fetchone()[0]
-        post = db.execute_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM post').fetchone()[0]
-        return user, post
-
-    def insert_many(self, table, columns, rows):
-        """Insert `rows` (tuples in `columns` order) with the driver's executemany,
-        within the caller's transaction (a bulk load)."""
-        # Table and column names are the caller's constants, never input.
-        names = ', '.join('"%s"' % name for name in columns)
-        sql = 'INSERT INTO "%s" (%s) VALUES (%s)' % (  # noqa: S608  # nosec B608
-            table, names, ', '.join('?' * len(columns)))
-        self.database.connection().executemany(sql, rows)
-
-    @contextlib.contextmanager
-    def bulk_session(self):
-        """A connection tuned for a bulk load: a big page cache, then statistics
-        and a checkpoint so the file is ready to serve."""
-        db = self.database
-        with db.connection_context():
-            db.execute_sql('PRAGMA cache_size = -%d' % BULK_CACHE_KIB)
-            yield
-            db.execute_sql('PRAGMA optimize')
-            db.execute_sql('PRAGMA wal_checkpoint(TRUNCATE)')
-
-
-def _load_migration(name):
-    """A migration module from blog/migrations (their file names start with digits)."""
-    path = os.path.join(MIGRATIONS_DIR, name + '.py')
-    spec = importlib.util.spec_from_file_location('blog_migration_' + name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def insert_trigger_sql():
-    """The exact CREATE TRIGGER statement for "post_after_insert" from 0002_posts."""
-    statements = _load_migration('0002_posts').STATEMENTS
-    matches = [sql for sql in statements if sql.startswith('CREATE TRIGGER "post_after_insert"')]
-    if len(matches) != 1:
-        raise RuntimeError('0002_posts has no single post_after_insert trigger')
-    return matches[0]

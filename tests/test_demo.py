@@ -8,7 +8,7 @@ import sqlite3 as stdlib_sqlite3
 import pytest
 from webtest import TestApp
 
-from blog import demo, sqlite
+from blog import demo, sqlite_bulk
 from blog.app import create_app
 from blog.cli import main
 from blog.config import Config
@@ -82,13 +82,14 @@ def test_tags_search_index_and_generation_match_the_triggers(demo_db):
     assert rows(path, 'SELECT generation FROM site_state') != [(0,)]
     # The bigger FTS5 term buffer used while loading is back to SQLite's default.
     assert rows(path, "SELECT v FROM post_search_config WHERE k = 'hashsize'") in (
-        [], [(sqlite.FTS5_HASHSIZE_DEFAULT,)])
+        [], [(sqlite_bulk.FTS5_HASHSIZE_DEFAULT,)])
 
 
-def test_the_insert_trigger_is_back_exactly(demo_db):
+def test_the_insert_triggers_are_back_exactly(demo_db):
     path, _ = demo_db
-    (sql,), = rows(path, "SELECT sql FROM sqlite_master WHERE name = 'post_after_insert'")
-    assert sql == sqlite.insert_trigger_sql()
+    for migration, name in sqlite_bulk.BULK_TRIGGERS:
+        (sql,), = rows(path, "SELECT sql FROM sqlite_master WHERE name = ?", (name,))
+        assert sql == sqlite_bulk.trigger_sql(migration, name)
     (before,), = rows(path, 'SELECT generation FROM site_state')
     conn = stdlib_sqlite3.connect(str(path))
     conn.execute("INSERT INTO post (author_id, title, body, html, status, tags, created_at,"

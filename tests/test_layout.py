@@ -16,7 +16,8 @@ QUERY_METHODS = {'select', 'update', 'delete', 'insert', 'insert_many', 'create'
                  'get_or_none', 'get_by_id', 'delete_instance', 'raw', 'execute_sql'}
 # Where queries may be built: the query layer, the backends behind the seam, the
 # versioned base model's own UPDATE, and the migrations.
-QUERY_LAYER = ('blog/queries/', 'blog/sqlite.py', 'blog/versioning.py', 'blog/migrations/')
+QUERY_LAYER = ('blog/queries/', 'blog/sqlite.py', 'blog/sqlite_bulk.py', 'blog/versioning.py',
+               'blog/migrations/')
 
 
 def modules():

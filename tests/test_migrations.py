@@ -149,3 +149,21 @@ def test_tag_rows_get_their_posts_dates_on_an_existing_database(tmp_path):
         indexes = {row[0] for row in db.execute_sql(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post_tag'")}
         assert 'post_tag_tag_published' in indexes
+
+
+def test_the_homepage_ordering_is_seeded_on_an_existing_database(tmp_path):
+    db = old_database(tmp_path, '0010_tag_dates', posts=4)
+    with db.connection_context():
+        db.execute_sql("INSERT INTO user (username, password, created_at, updated_at) "
+                       "VALUES ('b', 'x', 0, 0)")
+        db.execute_sql("UPDATE post SET author_id = 2 WHERE id = 2")
+        db.execute_sql("UPDATE post SET status = 'draft', published_at = NULL WHERE id = 4")
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0011_homepage_order' in applied
+        assert db.execute_sql('SELECT author_id, published_at, post_id FROM author_latest'
+                              ' ORDER BY author_id').fetchall() == [(1, 3, 3), (2, 2, 2)]
+        # Its triggers are in place: publishing post 4 makes it user 1's latest.
+        db.execute_sql("UPDATE post SET status = 'published', published_at = 9 WHERE id = 4")
+        assert db.execute_sql('SELECT published_at, post_id FROM author_latest'
+                              ' WHERE author_id = 1').fetchall() == [(9, 4)]
+    db.close_all()

@@ -7,7 +7,7 @@ from peewee import SQL, fn
 
 from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
-from blog.models import PUBLISHED, Post, User
+from blog.models import PUBLISHED, AuthorLatest, Post, User
 
 
 def window_start(newest):
@@ -45,37 +45,16 @@ def latest_per_author(since=None):
     return query
 
 
-def latest_by_seek():
-    """Each author's latest published_at by one index seek per user (a correlated
-    MAX() on post_author_id): rows author_id, latest, as `latest_per_author` gives.
+def homepage_posts(offset, limit, since=None):
+    """One page of the homepage, from the shortcut: each author's latest published
+    post, newest first.
 
-    For deep homepage pages, where a window would hold most posts: 10,000 seeks
-    cost a fraction of the shortcut's walk over all 1,000,000 index entries.
+    The shortcut gives each author's latest date (over the window from `since`, or
+    every post); a correlated MAX(id) on the author index picks the post (ties in
+    published_at go to the higher id); the page is then joined back to post and user
+    for its few rows only.
     """
-    newest = (Post
-              .select(fn.MAX(Post.published_at))
-              .where((Post.author == User.id) &
-                     (Post.status == PUBLISHED)))
-    # The LIMIT (none, in effect) keeps SQLite from flattening this subquery into
-    # the page's, which would run the seek three times per user instead of once.
-    per_user = (User
-                .select(User.id.alias('author_id'), newest.alias('latest'))
-                .limit(-1)
-                .alias('per_user'))
-    return (per_user
-            .select_from(per_user.c.author_id, per_user.c.latest)
-            .where(per_user.c.latest.is_null(False)))
-
-
-def homepage_posts(offset, limit, since=None, seek=False):
-    """One page of the homepage: each author's latest published post, newest first.
-
-    The shortcut (or, with `seek`, `latest_by_seek`) gives each author's latest
-    date; a correlated MAX(id) on the author index picks the post (ties in
-    published_at go to the higher id); the page is then joined back to post and
-    user for its few rows only.
-    """
-    latest = (latest_by_seek() if seek else latest_per_author(since)).alias('latest')
+    latest = latest_per_author(since).alias('latest')
     tied = Post.alias('tied')
     newest_id = (tied
                  .select(fn.MAX(tied.id))
@@ -88,6 +67,23 @@ def homepage_posts(offset, limit, since=None, seek=False):
             .limit(limit)
             .offset(offset)
             .alias('page'))
+    return _page_rows(page)
+
+
+def ordered_homepage_posts(offset, limit):
+    """The same page from the ordering the shortcut seeded (`AuthorLatest`): a walk
+    of its index, for deep pages, where the shortcut would cover most posts."""
+    page = (AuthorLatest
+            .select(AuthorLatest.published_at.alias('latest'), AuthorLatest.post_id)
+            .order_by(AuthorLatest.published_at.desc(), AuthorLatest.post_id.desc())
+            .limit(limit)
+            .offset(offset)
+            .alias('page'))
+    return _page_rows(page)
+
+
+def _page_rows(page):
+    # A page of (latest, post_id) joined back to its posts and their authors.
     return (Post
             .select(Post.id, Post.title, Post.published_at,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
