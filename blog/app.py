@@ -21,6 +21,7 @@ from peewee import OperationalError
 
 from blog import (
     admin,
+    archive,
     auth,
     authors,
     db,
@@ -51,8 +52,8 @@ log = logging.getLogger('blog')
 STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
-MODULES = [auth, home, authors, posts, history, settings, admin, feeds, search, tags,
-           discovery, exports, trash]
+MODULES = [auth, home, archive, authors, posts, history, settings, admin, feeds, search,
+           tags, discovery, exports, trash]
 
 ERROR_TITLES = {
     400: 'Bad request',

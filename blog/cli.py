@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from peewee import DatabaseError
 
-from blog import accounts, archive, forms, logs
+from blog import accounts, forms, logs, zipformat
 from blog import demo as demo_data
 from blog.config import Config, parse_port, waitress_body_limit
 from blog.queries import people
@@ -275,11 +275,11 @@ def demo(args):
 def import_zip(args):
     """Import an export zip (checked whole before anything is written)."""
     try:
-        records, ignored = archive.read_zip(args.path)
-    except archive.ExportError as exc:
+        records, ignored = zipformat.read_zip(args.path)
+    except zipformat.ExportError as exc:
         raise UsageError(str(exc)) from None
     _open(args)
-    imported, skipped, created = archive.import_posts(records)
+    imported, skipped, created = zipformat.import_posts(records)
     print('Imported %d post%s from %s.' % (imported, '' if imported == 1 else 's', args.path))
     if skipped:
         print('Skipped %d already in the database (same author, creation time, title '

@@ -1,13 +1,13 @@
 """GET /settings/export: a zip of your posts as Markdown with front matter (the
-format is blog.archive's, which `python run.py import` reads back)."""
+format is blog.zipformat's, which `python run.py import` reads back)."""
 
 import tempfile
 
 from bottle import HTTPError, response
 
 from blog import forms, sessions
-from blog.archive import write_zip
 from blog.models import utcnow
+from blog.zipformat import write_zip
 
 SPOOL_BYTES = 8 * 1024 * 1024  # exports bigger than this spill to a temporary file
 

@@ -117,7 +117,7 @@ def normalize_body(text):
 def post_field_errors(title, body, status, body_required=True):
     """The editor's checks of a post's title, body and status (the editor's already
     normalised by normalize_title and normalize_body): messages by field, empty when
-    all is well. Import applies the same rules (blog.archive), but takes bodies
+    all is well. Import applies the same rules (blog.zipformat), but takes bodies
     exactly as exported, an empty one included (`body_required` false)."""
     errors = {}
     if not title:

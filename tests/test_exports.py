@@ -12,10 +12,10 @@ import pytest
 from webtest import TestApp
 
 from blog.app import create_app
-from blog.archive import parse_markdown, post_to_markdown, slugify
 from blog.config import Config
 from blog.db import db, hash_password
 from blog.models import DRAFT, Post, User
+from blog.zipformat import parse_markdown, post_to_markdown, slugify
 from tests.conftest import PASSWORD, ROOT, TEST_COST, Auth
 
 
@@ -319,7 +319,7 @@ LATER = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)).strft
     (zip_bytes(('a/x\n.md', 'no front matter')), 'a/x?.md: it does not start'),
 ])
 def test_malformed_members_are_one_line_errors(tmp_path, data, message):
-    from blog.archive import ExportError, read_zip
+    from blog.zipformat import ExportError, read_zip
 
     path = tmp_path / 'in.zip'
     path.write_bytes(data)
@@ -333,7 +333,7 @@ def test_malformed_members_are_one_line_errors(tmp_path, data, message):
 
 
 def test_odd_but_valid_members_import(tmp_path):
-    from blog.archive import read_zip
+    from blog.zipformat import read_zip
 
     path = tmp_path / 'in.zip'
     with pytest.warns(UserWarning, match='Duplicate name'):
@@ -351,16 +351,16 @@ def test_odd_but_valid_members_import(tmp_path):
 
 
 def test_total_uncompressed_size_is_bounded(tmp_path, monkeypatch):
-    from blog import archive
+    from blog import zipformat
 
-    monkeypatch.setattr(archive, 'MAX_TOTAL_BYTES', 3 * len(GOOD))
+    monkeypatch.setattr(zipformat, 'MAX_TOTAL_BYTES', 3 * len(GOOD))
     path = tmp_path / 'in.zip'
     path.write_bytes(zip_bytes(*[('a/%d.md' % i, GOOD) for i in range(4)]))
     opened = []
-    monkeypatch.setattr(archive.zipfile.ZipFile, 'open',
+    monkeypatch.setattr(zipformat.zipfile.ZipFile, 'open',
                         lambda self, *a, **k: opened.append(a) or None)
-    with pytest.raises(archive.ExportError, match='more than 0 MiB in all'):
-        archive.read_zip(str(path))
+    with pytest.raises(zipformat.ExportError, match='more than 0 MiB in all'):
+        zipformat.read_zip(str(path))
     assert opened == []  # refused before any member was decompressed
 
 
@@ -375,7 +375,7 @@ def test_corrupt_zip_on_the_command_line_is_one_line(tmp_path):
 
 def test_imported_posts_export_again(tmp_path):
     """Whatever import accepts, the export writes back: import, export, import."""
-    from blog.archive import import_posts, read_zip, write_zip
+    from blog.zipformat import import_posts, read_zip, write_zip
 
     edge = '1970-01-01T00:00:00.000000Z'
     path = tmp_path / 'in.zip'
@@ -414,7 +414,7 @@ def test_a_body_the_editor_would_refuse_is_a_one_line_error(tmp_path):
 
 
 def test_an_import_renders_every_body_under_the_editors_bounds(tmp_path, spinning_renderer):
-    from blog.archive import ExportError, read_zip
+    from blog.zipformat import ExportError, read_zip
     path = tmp_path / 'in.zip'
     path.write_bytes(zip_bytes(('a/slow.md', GOOD)))
     with pytest.raises(ExportError, match=r'^a/slow.md: The body takes too long'):

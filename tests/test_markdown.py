@@ -321,7 +321,7 @@ def _raw_html(source):
 
 
 def test_render_markdown_itself_stays_unbounded():
-    # blog.archive's import renders with it: refusing there would be a traceback.
+    # blog.zipformat's import renders with it: refusing there would be a traceback.
     assert render_markdown(table(65, 1)).count('<th>') == 65
 
 

@@ -1,9 +1,10 @@
-"""Queries for what readers and their tools fetch: feeds, tag pages, search, the
-sitemap, and export and import."""
+"""Queries for what readers and their tools fetch: feeds, tag pages, the archive,
+search, the sitemap, and export and import."""
 
 from peewee import fn
 
 from blog.db import backend
+from blog.markdown import EXCERPT_SOURCE_CHARS
 from blog.models import PUBLISHED, TRASHED, Post, PostTag, User
 
 
@@ -36,6 +37,30 @@ def tag_published_posts(tag, limit, offset=0):
            .limit(limit)
            .offset(offset))
     return published_posts().where(Post.id.in_(ids))
+
+
+def archive_posts(limit, offset=0):
+    """Up to `limit` published posts, newest first, from `offset`: rows with id,
+    title, published_at, html_head (the start of the HTML, for an excerpt) and the
+    author's id, username and display name.
+
+    The page's ids come from the partial index `post_published (published_at, id)`
+    alone, so a page costs a walk of `offset + limit` index entries and `limit`
+    lookups, and no body is read past its first EXCERPT_SOURCE_CHARS.
+    """
+    ids = (Post
+           .select(Post.id)
+           .where(Post.status == PUBLISHED)
+           .order_by(Post.published_at.desc(), Post.id.desc())
+           .limit(limit)
+           .offset(offset))
+    return (Post
+            .select(Post.id, Post.title, Post.published_at,
+                    fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
+                    User.id, User.username, User.display_name)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.id.in_(ids))
+            .order_by(Post.published_at.desc(), Post.id.desc()))
 
 
 def tag_exists(tag):
