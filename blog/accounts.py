@@ -10,22 +10,37 @@ write lock; the write then stores the result.
 from peewee import IntegrityError
 
 from blog import forms, passwords
+from blog.cache import cached
 from blog.db import burn_check, hash_password, needs_rehash, write_transaction
 from blog.queries import people
 
 USERNAME_TAKEN = 'That username is taken. Please choose another.'
 
 
-def create_user(username, raw_password, **fields):
+def site_has_admin():
+    """Whether the site has an active admin (cached per generation: a new user or
+    role bumps it)."""
+    return cached(('has-admin',), lambda: people.other_active_admins(0).exists())
+
+
+class Refused(Exception):
+    """Raised by a create_user `after` step to undo the new account."""
+
+
+def create_user(username, raw_password, after=None, **fields):
     """A new user with password `raw_password`; None when the username is taken
     (also when someone takes it between the check and the insert: the unique
-    index decides)."""
+    index decides). `after(user)` runs in the same transaction; it may raise
+    `Refused`, which undoes the account and is raised again."""
     if people.username_taken(username):
         return None
     encoded = hash_password(raw_password)  # outside the write transaction
     try:
         with write_transaction():
-            return people.create_user(username=username, password=encoded, **fields)
+            user = people.create_user(username=username, password=encoded, **fields)
+            if after is not None:
+                after(user)
+            return user
     except IntegrityError:
         return None
 

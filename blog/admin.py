@@ -1,4 +1,5 @@
-"""The admin area: /admin/users (every user) and /admin/users/<username> (edit one).
+"""The admin area: /admin/users (every user), /admin/users/<username> (edit one)
+and /admin/settings (the site's settings, blog.site_settings).
 
 Edits use the same optimistic save and 409 page as /settings (blog.profiles).
 Inside that save's IMMEDIATE transaction: the last-admin guard counts the other
@@ -10,8 +11,9 @@ import json
 
 from bottle import HTTPError, request
 
-from blog import accounts, forms, sessions
-from blog.conflicts import Field
+from blog import accounts, forms, invitations, roles, sessions, site_settings
+from blog.conflicts import Field, render_conflict
+from blog.db import write_transaction
 from blog.profiles import (
     PROFILE_FIELDS,
     base_values,
@@ -23,19 +25,22 @@ from blog.profiles import (
     save_user,
     saved_values,
 )
-from blog.queries import people
+from blog.queries import people, site
 from blog.render import render
 from blog.responses import see_other
-from blog.urls import url
+from blog.urls import absolute_url, url
 from blog.versioning import CONFLICT, MISSING, SAVED, UNCHANGED
 
 PER_PAGE = 50
 FILTER_MAX = 100
+ROLE_LABELS = tuple((role, roles.LABELS[role]) for role in roles.ROLES)
 USER_FIELDS = PROFILE_FIELDS + (
-    Field('is_admin', 'Administrator', 'checkbox'),
+    Field('role', 'Role', 'select', ROLE_LABELS),
     Field('is_active', 'Active (can sign in)', 'checkbox'),
 )
-LABELS = {field.name: field.label for field in USER_FIELDS}
+LABELS = dict({field.name: field.label for field in USER_FIELDS},
+              is_admin='Administrator')  # audit entries from before roles
+BASE_PREFIX = 'base:'
 LAST_ADMIN = ('%s is the last active administrator. Make another user an active admin '
               'first, so that someone can still manage this site.')
 
@@ -64,11 +69,18 @@ def _find(username):
 
 
 def read_user_form():
-    """The admin form's values: the profile fields and the two checkboxes."""
+    """The admin form's values: the profile fields, the role and the active flag."""
     values = read_profile()
-    values['is_admin'] = forms.checkbox('is_admin')
+    values['role'] = forms.field('role').strip()
     values['is_active'] = forms.checkbox('is_active')
     return values
+
+
+def role_errors(values):
+    """A message beside the role select when it names no role."""
+    if values['role'] not in roles.ROLES:
+        return {'role': 'Choose contributor, author, editor or admin.'}
+    return {}
 
 
 def last_admin_guard(user, changes):
@@ -77,15 +89,15 @@ def last_admin_guard(user, changes):
     Runs inside the save's IMMEDIATE transaction, so the count of other active
     admins cannot change before the UPDATE commits.
     """
-    was_admin = user.is_admin and user.is_active
-    is_admin = changes.get('is_admin', (None, user.is_admin))[1]
+    was_admin = user.role == roles.ADMIN and user.is_active
+    is_admin = changes.get('role', (None, user.role))[1] == roles.ADMIN
     is_active = changes.get('is_active', (None, user.is_active))[1]
     if not was_admin or (is_admin and is_active):
         return {}
     if people.other_active_admins(user.id).exists():
         return {}
     message = LAST_ADMIN % user.username
-    field = 'is_admin' if not is_admin else 'is_active'
+    field = 'role' if not is_admin else 'is_active'
     return {field: message, 'form': message}
 
 
@@ -101,7 +113,7 @@ def audit_and_sign_out(actor):
 
 
 def _shown(name, value):
-    if name in ('is_admin', 'is_active'):
+    if name in ('is_active', 'is_admin'):
         return 'yes' if value else 'no'
     if value is None or value == '':
         return '(empty)'
@@ -129,7 +141,7 @@ def trail(user):
 def _page(user, values, version, errors, status=200, base=None):
     return render('admin/user.html', status=status, user=user, values=values,
                   version=version, errors=errors, trail=trail(user),
-                  base=base_values(base or values),
+                  base=base_values(base or values), role_choices=ROLE_LABELS,
                   post_count=people.user_post_count(user.id).scalar())
 
 
@@ -144,7 +156,7 @@ def edit_user(username):
     version = forms.read_version()
     values = read_user_form()
     base = read_base(names)
-    errors = profile_errors(values)
+    errors = dict(profile_errors(values), **role_errors(values))
     if not errors:
         actor = sessions.current_user()
         result = save_user(user.id, version, values, actor=actor,
@@ -156,7 +168,8 @@ def edit_user(username):
         if result.outcome == UNCHANGED:
             see_other(url('admin_user', username=user.username, notice='unchanged'))
         if result.outcome == SAVED:
-            if user.id == actor.id and not (values['is_admin'] and values['is_active']):
+            if user.id == actor.id and not (values['role'] == roles.ADMIN
+                                            and values['is_active']):
                 # They demoted or deactivated themselves: this page is no longer theirs.
                 see_other(url('settings', notice='saved') if values['is_active']
                           else url('home'))
@@ -170,8 +183,118 @@ def edit_user(username):
     return _page(user, form_values(values), version, errors, status=422, base=base)
 
 
+REGISTRATION_CHOICES = (('open', 'Anyone'), ('invite', 'Only with an invitation'),
+                        ('closed', 'Nobody'))
+ROLE_CHOICES = (('contributor', 'Contributor'), ('author', 'Author'), ('editor', 'Editor'))
+SETTINGS_FIELDS = (
+    Field('site_name', 'Site name'),
+    Field('site_description', 'Description'),
+    Field('registration', 'Who may register', 'select', REGISTRATION_CHOICES),
+    Field('default_role', 'Role of new accounts', 'select', ROLE_CHOICES),
+    Field('timezone', 'Time zone'),
+    Field('require_2fa', 'Second factor required', 'checkbox'),
+)
+
+
+def read_settings_form(prefix=''):
+    """The settings form's values (or, with prefix 'base:', the ones it was loaded
+    with; None when those were not all sent)."""
+    keys = site_settings.KEYS
+    if prefix and any(prefix + key not in request.forms for key in keys):
+        return None
+    values = site_settings.tidy({key: forms.field(prefix + key) for key in keys[:-1]})
+    values['require_2fa'] = (forms.field(prefix + 'require_2fa') == '1' if prefix
+                             else forms.checkbox('require_2fa'))
+    return values
+
+
+def _settings_page(row, values, version, errors, status=200, base=None):
+    base = base or values
+    return render('admin/settings.html', status=status, values=values, version=version,
+                  errors=errors, registration_choices=REGISTRATION_CHOICES,
+                  role_choices=ROLE_CHOICES,
+                  base={key: ('1' if value else '') if key == 'require_2fa' else value
+                        for key, value in base.items()},
+                  limits={'name': site_settings.NAME_MAX,
+                          'description': site_settings.DESCRIPTION_MAX},
+                  saved_by=_saved_by(row) if row.version > 1 else None,
+                  saved_at=row.updated_at)
+
+
+def _saved_by(row):
+    return row.updated_by.name if row.updated_by_id else 'someone at the command line'
+
+
+@sessions.admin_required
+def edit_settings():
+    """GET: the site settings form. POST: save it (optimistic, merged, or 409)."""
+    row = site.settings_row()
+    saved = {key: getattr(row, key) for key in site_settings.KEYS}
+    if request.method == 'GET':
+        return _settings_page(row, saved, row.version, {})
+    version = forms.read_version()
+    values = read_settings_form()
+    base = read_settings_form(BASE_PREFIX)
+    errors = site_settings.errors(values)
+    if not errors:
+        result = site_settings.save(version, values, sessions.current_user().id, base)
+        if result.outcome == UNCHANGED:
+            see_other(url('admin_settings', notice='unchanged'))
+        if result.outcome == SAVED:
+            see_other(url('admin_settings',
+                          notice='settings-merged' if result.merge else 'saved'))
+        now = result.row
+        return render_conflict(
+            heading='the site settings', fields=SETTINGS_FIELDS,
+            saved={key: getattr(now, key) for key in site_settings.KEYS}, mine=values,
+            saved_by=_saved_by(now), saved_at=now.updated_at, version=now.version,
+            action=url('admin_settings'), discard_url=url('admin_settings', notice='discarded'))
+    return _settings_page(row, values, version, errors, status=422, base=base)
+
+
+INVITE_ROLES = tuple((role, roles.LABELS[role]) for role in roles.ROLES)
+INVITATIONS_PER_PAGE = 50
+
+
+@sessions.allowed('invite', 'Only admins make invitations.')
+def invitation_list():
+    """GET: make an invitation (role, optional email) and see the ones made.
+    POST: make one; 303 back to this page, which shows its link once."""
+    values, errors = {'role': roles.AUTHOR, 'email': ''}, {}
+    if request.method == 'POST':
+        values = {'role': forms.field('role').strip(), 'email': forms.field('email').strip()}
+        if values['role'] not in roles.ROLES:
+            errors['role'] = 'Choose contributor, author, editor or admin.'
+        error = forms.email_error(values['email'])
+        if error:
+            errors['email'] = error
+        if not errors:
+            with write_transaction():
+                _, token = invitations.make(values['role'], values['email'],
+                                            sessions.current_user().id)
+            see_other(url('admin_invitations', made=token))
+    page = forms.page_number()
+    rows = list(people.invitation_list(INVITATIONS_PER_PAGE + 1,
+                                       (page - 1) * INVITATIONS_PER_PAGE))
+    if page > 1 and not rows:
+        raise HTTPError(404, 'No such page.')
+    made = forms.query('made')
+    made_row, problem = invitations.check(made) if made else (None, True)
+    link = None if problem else absolute_url('register', invite=made)
+    return render('admin/invitations.html', status=422 if errors else 200, values=values,
+                  errors=errors, role_choices=INVITE_ROLES, link=link, made=made_row,
+                  invitations=[(row, invitations.state(row))
+                               for row in rows[:INVITATIONS_PER_PAGE]],
+                  page=page, has_next=len(rows) > INVITATIONS_PER_PAGE,
+                  valid_days=invitations.VALID_DAYS)
+
+
 def install(app):
     """Add this module's routes to `app`."""
     app.route('/admin/users', 'GET', user_list, name='admin_users')
     app.route('/admin/users/<username>', ['GET', 'POST'], edit_user, name='admin_user',
               editor=True)
+    app.route('/admin/settings', ['GET', 'POST'], edit_settings, name='admin_settings',
+              editor=True)
+    app.route('/admin/invitations', ['GET', 'POST'], invitation_list,
+              name='admin_invitations')

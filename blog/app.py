@@ -28,6 +28,7 @@ from blog import (
     discovery,
     exports,
     feeds,
+    first_run,
     history,
     home,
     logs,
@@ -53,7 +54,7 @@ STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
 MODULES = [auth, home, archive, authors, posts, history, settings, admin, feeds, search,
-           tags, discovery, exports, trash]
+           tags, discovery, exports, trash, first_run]
 
 ERROR_TITLES = {
     400: 'Bad request',
@@ -239,6 +240,7 @@ def create_app(config=None):
     for name in site.migrate():
         log.info('applied migration %s', name)
     _sweep_trash(site)
+    first_run.start(site)
     # Idempotent, the same for every app: the value itself comes from each request.
     bottle.BaseRequest.MEMFILE_MAX = property(_memfile_max)
 

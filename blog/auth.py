@@ -5,9 +5,9 @@ unknown usernames, ending sessions) is in blog.accounts, which the command line
 uses too.
 """
 
-from bottle import request, response
+from bottle import HTTPResponse, request, response
 
-from blog import accounts, forms, rescue, sessions
+from blog import accounts, forms, invitations, rescue, sessions, site_settings
 from blog.models import utcnow
 from blog.queries import people
 from blog.render import render
@@ -37,23 +37,61 @@ def _too_many(wait, what):
     return {'form': 'Too many %s. Try again in %d minutes.' % (what, wait // 60 + 1)}
 
 
+INVITE_PROBLEMS = {
+    invitations.UNKNOWN: (404, 'This invitation link is not valid',
+                          'Check that you copied the whole link, or ask for a new one.'),
+    invitations.USED: (410, 'This invitation has been used',
+                       'Each invitation makes one account. If it was yours, sign in; '
+                       'otherwise ask for a new one.'),
+    invitations.EXPIRED: (410, 'This invitation has expired',
+                          'Invitations are valid for %d days. Ask for a new one.'
+                          % invitations.VALID_DAYS),
+}
+CLOSED = {
+    'invite': 'This site takes new accounts by invitation only. Ask one of its admins '
+              'for an invitation link.',
+    'closed': 'This site is not taking new accounts.',
+}
+
+
+def _invitation(token):
+    """The usable invitation for `token`; raises the page that says why not."""
+    invitation, problem = invitations.check(token)
+    if problem:
+        status, heading, advice = INVITE_PROBLEMS[problem]
+        raise HTTPResponse(render('auth/closed.html', status=status, heading=heading,
+                                  message=advice), status=status)
+    return invitation
+
+
 def register():
-    """GET: the sign-up form. POST: create the account and sign in."""
+    """GET: the sign-up form. POST: create the account and sign in.
+
+    Open to anyone on an `open` site; with a valid invitation (`invite`, from
+    ?invite=TOKEN) in every mode, the new account taking the invitation's role."""
+    token = (forms.query if request.method == 'GET' else forms.field)('invite').strip()
+    invitation = _invitation(token) if token else None
+    mode = site_settings.current().registration
+    if invitation is None and mode != 'open':
+        return render('auth/closed.html', status=403, heading='Registration is closed',
+                      message=CLOSED[mode])
     if request.method == 'GET':
         if sessions.current_user() is not None:
             see_other(url('home'))
-        return render('auth/register.html', values={}, errors={})
+        return render('auth/register.html', values={}, errors={}, invitation=invitation,
+                      invite=token)
 
     username = forms.normalize_username(forms.field('username'))
     password = forms.field('password')
     confirm = forms.field('password_confirm')
+    page = {'invitation': invitation, 'invite': token}
     # Every try counts (each may hash a password and answers whether a name is
     # taken), before any work is done.
     checks = [(REGISTER, (_client_address(),))]
     wait = _throttle().wait(checks)
     if wait:
         return render('auth/register.html', status=429, values={'username': username},
-                      errors=_too_many(wait, 'sign-ups from this address'))
+                      errors=_too_many(wait, 'sign-ups from this address'), **page)
     _throttle().failed(checks)
     errors = {}
     error = forms.username_error(username)
@@ -68,14 +106,28 @@ def register():
         errors['password_confirm'] = forms.PASSWORDS_DIFFER
     user = None
     if not errors:
-        user = accounts.create_user(username, password, last_login_at=utcnow())
+        role = invitation.role if invitation else site_settings.current().default_role
+        try:
+            user = accounts.create_user(username, password, last_login_at=utcnow(), role=role,
+                                        after=_spend(invitation))
+        except accounts.Refused:
+            _invitation(token)  # used or expired a moment ago: that page says so
         if user is None:
             errors['username'] = accounts.USERNAME_TAKEN
     if errors:
         return render('auth/register.html', status=422,
-                      values={'username': username}, errors=errors)
+                      values={'username': username}, errors=errors, **page)
     sessions.sign_in(user)
     see_other(url('home', notice='welcome'))
+
+
+def _spend(invitation):
+    # create_user's `after` step: the invitation is used by the new account, in the
+    # transaction that makes it, or the account is not made.
+    def spend(user):
+        if invitation is not None and not invitations.use(invitation.id, user.id):
+            raise accounts.Refused()
+    return spend
 
 
 def login():

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from peewee import DatabaseError
 
-from blog import accounts, forms, logs, zipformat
+from blog import accounts, forms, logs, roles, site_settings, zipformat
 from blog import demo as demo_data
 from blog.config import Config, parse_port, waitress_body_limit
 from blog.queries import people
@@ -99,6 +99,12 @@ def build_parser(config=None):
     imp = sub.add_parser('import', help='import an export zip')
     imp.add_argument('path')
     imp.add_argument('--db', default=db_default)
+
+    settings = sub.add_parser('settings', help='show the site settings, one, or set one (%s)'
+                              % ', '.join(site_settings.KEYS))
+    settings.add_argument('key', nargs='?')
+    settings.add_argument('value', nargs='?')
+    settings.add_argument('--db', default=db_default)
     return parser
 
 
@@ -132,6 +138,7 @@ def serve(args):
     """Serve the blog with waitress until interrupted."""
     import waitress
 
+    from blog import first_run
     from blog.app import create_app
 
     _check_folder(args.db)
@@ -160,6 +167,11 @@ def serve(args):
                       % (config.host, config.port, exc.strerror or exc)) from None
     print('Blog on http://%s:%d/ (database %s)'
           % (config.host, config.port, site.backend.describe()), flush=True)
+    link = first_run.setup_link(site)
+    if link:
+        print('This site has no admin yet. To make one, open this link (it works once):\n'
+              '  %s\nor run: python run.py create-admin USERNAME --db %s' % (link, args.db),
+              flush=True)
     # A service manager stops the server with SIGTERM: leave as from Ctrl-C (exit
     # status 0 here), so the database is closed and queued log lines are written.
     signal.signal(signal.SIGTERM, _stop)
@@ -209,7 +221,7 @@ def create_admin(args):
     error = forms.password_error(password)
     if error:
         raise UsageError('password: ' + error)
-    if accounts.create_user(username, password, is_admin=True) is None:
+    if accounts.create_user(username, password, role=roles.ADMIN) is None:
         raise UsageError('%s was created by someone else just now; run again' % username)
     print('Created admin %s.' % username)
 
@@ -238,13 +250,13 @@ def set_password(args):
 def list_users(args):
     """Print every user with their role, state, post count and last sign-in."""
     _open_existing(args)
-    row = '%-30s %-6s %-11s %6s  %-17s'
+    row = '%-30s %-11s %-11s %6s  %-17s'
     print((row % ('USERNAME', 'ROLE', 'STATE', 'POSTS', 'LAST SIGN-IN (UTC)')).rstrip())
     # The same query as /admin/users: post counts per listed user, not a GROUP BY
     # over every post.
     for user in people.admin_user_list():
         last = user.last_login_at.strftime('%Y-%m-%d %H:%M') if user.last_login_at else 'never'
-        print((row % (user.username, 'admin' if user.is_admin else 'author',
+        print((row % (user.username, user.role,
                       'active' if user.is_active else 'deactivated', user.post_count,
                       last)).rstrip())
 
@@ -294,6 +306,27 @@ def import_zip(args):
               % (ignored, '' if ignored == 1 else 's'))
 
 
+def settings(args):
+    """Print every setting, print one (KEY), or set one (KEY VALUE); a running server
+    sees the change within a second."""
+    _open(args)
+    if args.key is not None and args.key not in site_settings.KEYS:
+        raise UsageError('unknown setting %r (settings: %s)'
+                         % (args.key, ', '.join(site_settings.KEYS)))
+    if args.value is not None:
+        try:
+            value = site_settings.parse(args.key, args.value)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        changed = site_settings.set_one(args.key, value)
+        print('%s = %s%s' % (args.key, site_settings.shown(args.key, value),
+                             '' if changed else ' (unchanged)'))
+        return
+    saved = site_settings.load()
+    for key in [args.key] if args.key else site_settings.KEYS:
+        print('%s = %s' % (key, site_settings.shown(key, getattr(saved, key))))
+
+
 def main(argv=None):
     """Entry point for run.py; returns the exit status."""
     try:
@@ -307,7 +340,8 @@ def main(argv=None):
         argv.insert(0, 'serve')  # serving is the default command
     args = parser.parse_args(argv)
     handlers = {'serve': serve, 'create-admin': create_admin, 'set-password': set_password,
-                'users': list_users, 'backup': backup, 'demo': demo, 'import': import_zip}
+                'users': list_users, 'backup': backup, 'demo': demo, 'import': import_zip,
+                'settings': settings}
     try:
         with contextlib.ExitStack() as args.resources:
             handlers[args.command](args)

@@ -17,7 +17,6 @@ class Config:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     base_url: str = ''  # empty: http://HOST:PORT
-    site_name: str = 'Blog'
     # Secure cookies need HTTPS; "auto" follows the scheme of base_url.
     secure_cookies: str = 'auto'
     session_days: int = 30

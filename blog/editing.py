@@ -14,7 +14,7 @@ for the few statements of the write.
 
 from bottle import HTTPError
 
-from blog import merging, sessions
+from blog import merging, roles, sessions
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
@@ -42,13 +42,13 @@ CONFLICT_FIELDS = (
 
 
 def can_edit(user, post):
-    """The post's author and admins may edit, delete and see the history."""
+    """Its author and editors may edit a post, delete it and see its history."""
     return may_edit_author(user, post.author_id)
 
 
 def may_edit_author(user, author_id):
     """`can_edit` for a post known only by its author's id."""
-    return user is not None and (user.is_admin or user.id == author_id)
+    return roles.can(user, 'edit', author_id)
 
 
 def check_editable(post):
@@ -61,7 +61,7 @@ def check_editable(post):
     if not can_edit(sessions.current_user(), post):
         if not post.is_published:
             raise HTTPError(404, 'There is no post here.')
-        raise HTTPError(403, 'Only the author of this post or an admin can change it.')
+        raise HTTPError(403, 'Only the author of this post or an editor can change it.')
     return post
 
 

@@ -5,7 +5,7 @@ import tempfile
 
 from bottle import HTTPError, response
 
-from blog import forms, sessions
+from blog import forms, roles, sessions
 from blog.models import utcnow
 from blog.zipformat import write_zip
 
@@ -17,7 +17,7 @@ def export():
     """GET /settings/export: a zip of your posts; ?all=1 (admins): everyone's."""
     user = sessions.current_user()
     everyone = forms.query('all') not in ('', '0')
-    if everyone and not user.is_admin:
+    if everyone and not roles.can(user, 'export_all'):
         raise HTTPError(403, 'Only administrators can export every author’s posts.')
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
     write_zip(out, None if everyone else user)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bottle import HTTPError, HTTPResponse, request, response
 
+from blog import site_settings
 from blog.cache import cached, keep_whole
 from blog.markdown import plain_excerpt
 from blog.models import utcnow
@@ -87,7 +88,7 @@ def _entry(site_url, post):
 def build_feed(title, feed_path, page_path, query):
     """The Atom document (text) for the newest FEED_SIZE posts of `query`; the feed
     is at `feed_path`, the page it follows at `page_path`."""
-    config = _config()
+    config, settings = _config(), site_settings.current()
     site_url = config.site_url
     posts = list(query.limit(FEED_SIZE))
     entries = [_entry(site_url, post) for post in posts]
@@ -99,7 +100,8 @@ def build_feed(title, feed_path, page_path, query):
     return template.render(
         feed_id=site_url + feed_path,
         title=xml_text(title),
-        site_name=xml_text(config.site_name),
+        site_name=xml_text(settings.site_name),
+        subtitle=xml_text(settings.site_description),
         self_url=site_url + feed_path,
         page_url=site_url + page_path,
         updated=iso_datetime(updated),
@@ -128,7 +130,7 @@ def _answer(path, producer):
 
 def site_feed():
     """GET /feed.atom: the latest published posts of every author."""
-    name = _config().site_name
+    name = site_settings.current().site_name
     path = url('feed')
     return _answer(path, lambda: build_feed(
         '%s: latest posts' % name, path, url('home'), readers.published_posts()))
@@ -144,7 +146,7 @@ def author_feed(username):
         raise HTTPError(404, 'There is no author called “%s”.' % username)
     path = url('author_feed', username=user.username)
     return _answer(path, lambda: build_feed(
-        '%s: posts by %s' % (_config().site_name, user.name), path,
+        '%s: posts by %s' % (site_settings.current().site_name, user.name), path,
         url('author', username=user.username), readers.author_published_posts(user)))
 
 
@@ -153,7 +155,7 @@ def tag_feed(tag):
     tag = resolve_tag(tag, 'tag_feed')
     path = url('tag_feed', tag=tag)
     return _answer(path, lambda: build_feed(
-        '%s: posts tagged %s' % (_config().site_name, tag), path, url('tag', tag=tag),
+        '%s: posts tagged %s' % (site_settings.current().site_name, tag), path, url('tag', tag=tag),
         readers.tag_published_posts(tag, FEED_SIZE)))
 
 

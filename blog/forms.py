@@ -135,7 +135,7 @@ def post_field_errors(title, body, status, body_required=True):
         if error:
             errors['body'] = error
     if status not in STATUSES:
-        errors['status'] = 'Choose "Draft" or "Published".'
+        errors['status'] = 'Choose "Draft", "Submit for review" or "Published".'
     return errors
 
 

@@ -21,7 +21,7 @@ sign-in but hides nothing an author published.
 
 from bottle import HTTPError
 
-from blog import forms
+from blog import accounts, forms, site_settings
 from blog.cache import cached, cached_page
 from blog.markdown import plain_excerpt
 from blog.queries import listings
@@ -82,7 +82,9 @@ def _render(page):
     entries, has_next = cached(('home', page), lambda: homepage_entries(page))
     if page > 1 and not entries:
         raise HTTPError(404, 'There is no page %d.' % page)
-    return render('home/index.html', entries=entries, page=page, has_next=has_next)
+    return render('home/index.html', entries=entries, page=page, has_next=has_next,
+                  has_admin=page > 1 or entries or accounts.site_has_admin(),
+                  registration_open=site_settings.current().registration == 'open')
 
 
 def install(app):

@@ -22,8 +22,8 @@ from peewee import (
 from blog.db import database
 from blog.versioning import BaseVersionedModel
 
-DRAFT, PUBLISHED = 'draft', 'published'
-STATUSES = (DRAFT, PUBLISHED)  # what the editor offers
+DRAFT, PENDING, PUBLISHED = 'draft', 'pending', 'published'  # pending: in review
+STATUSES = (DRAFT, PENDING, PUBLISHED)  # what the editor offers
 # A deleted post, in the trash until restored or purged (blog.trashing); the status
 # it had is kept in trashed_status.
 TRASHED = 'trashed'
@@ -57,7 +57,7 @@ class User(BaseModel, BaseVersionedModel):
     display_name = CharField(max_length=80, default='')
     email = CharField(max_length=254, null=True, unique=True)
     bio = TextField(default='')
-    is_admin = BooleanField(default=False)
+    role = CharField(max_length=12, default='author')  # blog.roles
     is_active = BooleanField(default=True)
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -183,6 +183,37 @@ class SiteState(BaseModel):
     generation = IntegerField(default=0)
 
 
+class SiteSettings(BaseModel, BaseVersionedModel):
+    """The one row of site settings (id 1), edited optimistically (blog.site_settings)."""
+
+    id = IntegerField(primary_key=True)
+    site_name = CharField(max_length=100)
+    site_description = CharField(max_length=300, default='')
+    registration = CharField(max_length=10)
+    default_role = CharField(max_length=12)
+    timezone = CharField(max_length=64, default='UTC')
+    require_2fa = BooleanField(default=False)
+    updated_at = Timestamp()
+    updated_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+
+    def before_save_optimistic(self, changed):
+        self.updated_at = utcnow()
+
+
+class Invitation(BaseModel):
+    """A single-use link to register with `role` (blog.invitations); the table
+    holds only a hash of the link's token."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    role = CharField(max_length=12)
+    email = CharField(max_length=254, null=True)
+    created_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    created_at = Timestamp(index=True)
+    expires_at = Timestamp()
+    used_at = Timestamp(null=True, default=None)
+    used_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+
+
 class AuditEntry(BaseModel):
     """An admin's change to a user: which fields, old and new values (as JSON)."""
 
@@ -193,4 +224,4 @@ class AuditEntry(BaseModel):
 
 
 ALL_MODELS = [User, Session, Post, Revision, PostTag, AuthorLatest, PostForm, SiteState,
-              AuditEntry]
+              SiteSettings, Invitation, AuditEntry]

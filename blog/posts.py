@@ -9,7 +9,7 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, sessions, trashing
+from blog import forms, roles, sessions, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -24,7 +24,7 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT
+from blog.models import DRAFT, PUBLISHED
 from blog.queries import posts as post_queries
 from blog.render import render
 from blog.responses import see_other
@@ -39,14 +39,21 @@ MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
 
 
-def read_form():
-    """The submitted post fields: (values, what the form shows, errors by field)."""
+NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
+                 'will read it and publish it.')
+
+
+def read_form(user=None, author_id=None):
+    """The submitted post fields: (values, what the form shows, errors by field);
+    `status=published` is an error unless `user` may publish `author_id`'s posts."""
     title = forms.normalize_title(forms.field('title'))
     body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
     tags_text = forms.field('tags')
     tags, tag_error = normalize_tags(tags_text)
     errors = forms.post_field_errors(title, body, status)
+    if status == PUBLISHED and user is not None and not roles.can(user, 'publish', author_id):
+        errors['status'] = NOT_PUBLISHER
     if tag_error:
         errors['tags'] = tag_error
     values = {'title': title, 'body': body, 'status': status, 'tags': tags}
@@ -61,6 +68,9 @@ def _form(status=200, **context):
     context.setdefault('form_id', None)
     context.setdefault('preview', None)
     context['body_max'] = BODY_MAX
+    user, post = sessions.current_user(), context['post']
+    owner = post.author_id if post is not None else getattr(user, 'id', None)
+    context['can_publish'] = roles.can(user, 'publish', owner)
     return render('posts/form.html', status=status, **context)
 
 
@@ -97,7 +107,8 @@ def new():
     if request.method == 'GET':
         shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': ''}
         return _form(values=shown, errors={}, form_id=new_form_id(), **context)
-    values, shown, errors = read_form()
+    user = sessions.current_user()
+    values, shown, errors = read_form(user, user.id)
     if as_draft:
         values['status'] = shown['status'] = DRAFT
         errors.pop('status', None)
@@ -109,7 +120,6 @@ def new():
     html = None if errors else render_body(values['body'], errors)
     if errors:
         return _form(422, values=shown, errors=errors, **context)
-    user = sessions.current_user()
     post_id, made = create_post(user, values, html, form_id)
     if not made:
         # This form was sent before: the usual edit rules, from the post it made.
@@ -147,7 +157,7 @@ def show(post_id):
 def _may_edit(user, post_id):
     # The page shows its author and admins the post's controls: one page for all
     # who may edit it (cached_page's 'editor' variant), another for everyone else.
-    if user.is_admin or may_edit_author(
+    if roles.can(user, 'edit') or may_edit_author(
             user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))):
         return 'editor'
     return False
@@ -165,7 +175,7 @@ def edit(post_id):
                'post': post}
     if request.method == 'GET':
         return _form(values=form_values(post), errors={}, version=post.version, **context)
-    values, shown, errors = read_form()
+    values, shown, errors = read_form(user, post.author_id)
     version = forms.read_version()
     if forms.field('preview'):
         errors.pop('title', None)

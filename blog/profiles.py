@@ -35,7 +35,7 @@ EMAIL_TAKEN = 'That email address belongs to another account.'
 
 
 BASE = 'base:'  # hidden copies of the values a profile form was loaded with
-FLAGS = ('is_admin', 'is_active')
+FLAGS = ('is_active',)
 
 
 def read_profile(prefix=''):
@@ -60,6 +60,7 @@ def read_base(names):
     values = read_profile(BASE)
     for name in FLAGS:
         values[name] = forms.field(BASE + name) == '1'
+    values['role'] = forms.field(BASE + 'role').strip()
     return {name: values[name] for name in names}
 
 

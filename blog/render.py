@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from blog import header, sessions
+from blog import header, roles, sessions, site_settings
 from blog.site import current_site
 from blog.urls import url
 
@@ -26,6 +26,8 @@ NOTICES = {
     'signed-out': 'You are signed out.',
     'password-changed': 'Your password was changed. Other sessions were signed out.',
     'saved': 'Saved.',
+    'welcome-admin': 'Welcome! You are this site’s admin. Name it here, then invite your '
+                     'team (Invitations).',
     'unchanged': 'Nothing had changed, so nothing was saved.',
     'created': 'Post created.',
     'deleted': 'Post deleted.',
@@ -37,13 +39,15 @@ NOTICES = {
     'discarded': 'Your edits were discarded; this is the saved version.',
     'profile-merged': 'Saved. Someone else had saved this profile while you were editing; '
                       'their changes were to other fields, so both are kept.',
+    'settings-merged': 'Saved. Someone else had changed the settings while you were '
+                       'editing; their changes were to other settings, so both are kept.',
     'merged': 'Saved. Someone else had saved this post while you were editing; '
               'their changes and yours did not overlap, so both are kept.',
 }
 # The notices an editor's successful save redirects with: the page then carries
 # data-saved, and static/editor.js drops the copy of the form it sent.
 SAVE_NOTICES = frozenset({'saved', 'unchanged', 'created', 'saved-as-draft', 'merged',
-                          'profile-merged'})
+                          'profile-merged', 'settings-merged'})
 
 
 def format_date(value):
@@ -91,8 +95,16 @@ def build_env():
     env.filters['isodate'] = iso_datetime
     env.globals['csrf_token'] = sessions.csrf_token
     env.globals['url'] = url
+    env.globals['can'] = roles.can
+    env.globals['role_label'] = roles.LABELS.get
+    env.globals['registration_open'] = registration_open
     env.globals['form_key'] = form_key
     return env
+
+
+def registration_open():
+    """Whether /register takes anyone (the header offers it only then)."""
+    return site_settings.current().registration == 'open'
 
 
 def page_url(page, **params):
@@ -112,8 +124,10 @@ def render(template, status=200, **context):
     notice = request.query.getunicode('notice')
     user = sessions.current_user()
     personal_nav, personal_account = header.parts(user)
+    settings = site_settings.current()
     base = {
-        'site_name': config.site_name,
+        'site_name': settings.site_name,
+        'site_description': settings.site_description,
         'site_url': config.site_url,
         'current_user': user,
         'personal_nav': personal_nav,

@@ -21,10 +21,13 @@ SKIP = frozenset({'csrf_token', 'username', 'password', 'next', 'preview', 'reso
 HIDDEN = frozenset({'version', 'form_id', 'merge_base'})
 HIDDEN_PREFIXES = ('part-', 'choice-')
 LONG = frozenset({'body', 'bio'})
-FLAGS = frozenset({'is_admin', 'is_active'})
+FLAGS = frozenset({'is_active', 'require_2fa'})
 LABELS = {'title': 'Title', 'body': 'Body (Markdown)', 'status': 'Status', 'tags': 'Tags',
           'display_name': 'Display name', 'email': 'Email', 'bio': 'Bio',
-          'is_admin': 'Administrator', 'is_active': 'Active (can sign in)'}
+          'role': 'Role', 'is_active': 'Active (can sign in)', 'site_name': 'Site name',
+          'site_description': 'Description', 'registration': 'Who may register',
+          'default_role': 'Role of new accounts', 'timezone': 'Time zone',
+          'require_2fa': 'Second factor required'}
 MAX_FIELDS = 10_100  # a conflict form's choices, and the fields themselves
 
 

@@ -29,6 +29,7 @@ import time
 
 from bottle import HTTPError, request, response
 
+from blog import roles
 from blog.models import Session, User, utcnow
 from blog.queries import people
 from blog.responses import see_other
@@ -290,14 +291,20 @@ def login_required(view):
     return wrapper
 
 
-def admin_required(view):
-    """Anonymous: sign in first; signed in but not an admin: 403."""
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        user = current_user()
-        if user is None:
-            see_other(login_url())
-        if not user.is_admin:
-            raise HTTPError(403, 'This page is for administrators.')
-        return view(*args, **kwargs)
-    return wrapper
+def allowed(action, message):
+    """A view decorator: anonymous, sign in first; signed in but not allowed to do
+    `action` to anyone's things (blog.roles), 403 with `message`."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                see_other(login_url())
+            if not roles.can(user, action):
+                raise HTTPError(403, message)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+admin_required = allowed('manage_people', 'This page is for administrators.')

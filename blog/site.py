@@ -35,6 +35,8 @@ class Site:
         self.sessions = sessions  # the session rows it read lately (blog.sessions.Known)
         self.app = None  # the Bottle app, whose routes build the site's URLs
         self.front = None  # its front door (blog.front), when it serves the web
+        self.setup_token = None  # while it has no admin (blog.first_run)
+        self.last_settings = None  # the site settings last read (blog.site_settings)
 
     def activate(self):
         """Serve this site from the calling thread; returns the previous backend."""

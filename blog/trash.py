@@ -8,7 +8,7 @@ Someone else's trashed post, like a missing one, is a 404 here.
 
 from bottle import HTTPError
 
-from blog import forms, sessions, trashing
+from blog import forms, roles, sessions, trashing
 from blog.queries import trash as trash_queries
 from blog.render import render
 from blog.responses import see_other
@@ -34,7 +34,7 @@ def index():
     user = sessions.current_user()
     page = forms.page_number()
     trashing.sweep()
-    rows = list(trash_queries.trashed_posts(None if user.is_admin else user.id)
+    rows = list(trash_queries.trashed_posts(None if roles.can(user, 'see_all_trash') else user.id)
                 .limit(PER_PAGE + 1)
                 .offset((page - 1) * PER_PAGE))
     if page > 1 and not rows:
@@ -45,7 +45,8 @@ def index():
               'deleter': row.deleter if row.deleted_by_id else None}
              for row in rows[:PER_PAGE]]
     return render('trash/index.html', posts=posts, page=page, has_next=len(rows) > PER_PAGE,
-                  everyone=user.is_admin, undo=_undo_post(user), keep_days=trashing.KEEP_DAYS)
+                  everyone=roles.can(user, 'see_all_trash'), undo=_undo_post(user),
+                  keep_days=trashing.KEEP_DAYS)
 
 
 def _found(post_id, allowed):

@@ -14,8 +14,8 @@ trash on time. Each function takes `now` so that tests can move the clock.
 
 import datetime
 
+from blog import roles
 from blog.db import write_transaction
-from blog.editing import can_edit
 from blog.models import utcnow
 from blog.queries import trash as trash_queries
 
@@ -30,13 +30,13 @@ def purge_at(deleted_at):
 
 
 def can_restore(user, post):
-    """Whoever may delete a post may bring it back: its author and the admins."""
-    return can_edit(user, post)
+    """Whoever may delete a post may bring it back: its author and the editors."""
+    return roles.can(user, 'delete', post.author_id)
 
 
 def can_purge(user, post):
-    """Its author and the admins may delete a trashed post for good."""
-    return user is not None and (user.is_admin or user.id == post.author_id)
+    """Its author and the admins (not editors) may delete a trashed post for good."""
+    return roles.can(user, 'purge', post.author_id)
 
 
 def find(post_id, user, allowed=can_restore):

@@ -15,7 +15,7 @@ from blog import passwords
 from blog.app import create_app
 from blog.config import Config
 from blog.db import db, hash_password
-from blog.models import DRAFT, PUBLISHED, Post, Revision, User, utcnow
+from blog.models import DRAFT, PUBLISHED, Post, Revision, SiteSettings, User, utcnow
 from blog.site import APP_KEY
 from blog.sqlite import version as sqlite_version
 
@@ -60,8 +60,16 @@ def app(config):
     application = create_app(config)
     site = application.config[APP_KEY]
     with site.activated():
+        open_site(application)
         yield application
         site.close()
+
+
+def open_site(application):
+    """Most tests register freely and publish: an open site whose new accounts are
+    authors. (A new site is invite-only with contributors: test_site_settings.)"""
+    with application.config[APP_KEY].activated(), db.connection_context():
+        SiteSettings.update(registration='open', default_role='author').execute()
 
 
 @pytest.fixture
@@ -134,7 +142,7 @@ def people(make_user):
     """alice writes, bob is another author, root is an admin."""
     return {'alice': make_user('alice', display_name='Alice Liddell'),
             'bob': make_user('bob'),
-            'root': make_user('root', is_admin=True, display_name='The Admin')}
+            'root': make_user('root', role='admin', display_name='The Admin')}
 
 
 @pytest.fixture
@@ -158,7 +166,7 @@ def post_revisions(post_id):
 
 @pytest.fixture
 def make_user(app):
-    """Factory: make_user('alice', is_admin=True, ...) -> User (password PASSWORD)."""
+    """Factory: make_user('alice', role='admin', ...) -> User (password PASSWORD)."""
     cache = {}
 
     def factory(username='alice', password=PASSWORD, **fields):

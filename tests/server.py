@@ -27,19 +27,29 @@ def free_port():
 class Server:
     """A `python run.py serve` subprocess; use as a context manager."""
 
-    def __init__(self, db_path, port=None, threads=4, env=None):
+    def __init__(self, db_path, port=None, threads=4, env=None, open_site=True):
         self.db_path = str(db_path)
         self.port = port or free_port()
         self.threads = threads
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.log_path = self.db_path + '.log'
+        # Most tests register freely and publish: an open site whose new accounts are
+        # authors (a new site is invite-only with contributors), set as an operator
+        # would, before the server starts.
+        self.open_site = open_site
 
     @property
     def url(self):
         return 'http://127.0.0.1:%d' % self.port
 
     def start(self, timeout=30):
+        if self.open_site:
+            for key, value in (('registration', 'open'), ('default_role', 'author')):
+                subprocess.run([sys.executable, os.path.join(ROOT, 'run.py'), 'settings', key,
+                                value, '--db', self.db_path], cwd=ROOT, env=self.env,
+                               check=True, stdout=subprocess.DEVNULL)
+            self.open_site = False  # once: a restart keeps what the test changed
         self.log = open(self.log_path, 'ab')  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(ROOT, 'run.py'), 'serve', '--db', self.db_path,

@@ -45,7 +45,7 @@ def edit(client, username, status, **values):
 
 @pytest.fixture
 def root(make_user):
-    return make_user('root', is_admin=True)
+    return make_user('root', role='admin')
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_post_permission_matrix(client_for, root, bob, dbconn, who, status):
     client = client_for(who)
     token = csrf_from(client.get('/login'))  # anonymous visitors get a session too
     client.post('/admin/users/bob', {'csrf_token': token, 'version': '1',
-                                     'display_name': 'Changed', 'is_active': '1'},
+                                     'display_name': 'Changed', 'role': 'author', 'is_active': '1'},
                 status=status)
     assert (fresh('bob').display_name == 'Changed') == (who == 'root')
 
@@ -111,9 +111,10 @@ def test_list_shows_role_state_posts_last_sign_in(app, admin_client, make_user, 
     page = admin_client.get('/admin/users')
     rows = {name: row_for(page, name) for name in ('bob', 'carol', 'root')}
     assert len(re.findall('<tr>', page.text)) == 4  # the header and three users
-    assert 'author' in rows['bob'] and 'active' in rows['bob'] and '<td>2</td>' in rows['bob']
+    assert '<td>Author</td>' in rows['bob'] and 'active' in rows['bob']
+    assert '<td>2</td>' in rows['bob']
     assert 'deactivated' in rows['carol'] and 'never' in rows['carol']
-    assert 'admin' in rows['root'] and 'never' not in rows['root']  # root just signed in
+    assert '<td>Admin</td>' in rows['root'] and 'never' not in rows['root']  # root just signed in
     assert '<time datetime=' in rows['root']
     assert 'href="/admin/users/bob"' in page.text
 
@@ -176,29 +177,29 @@ def test_user_page_shows_profile_post_count_and_author_link(admin_client, make_p
     assert '1 post ' in page.text
     form = page.forms['user-form']
     assert form['display_name'].value == 'Bob' and form['version'].value == '1'
-    assert form['is_active'].checked and not form['is_admin'].checked
+    assert form['is_active'].checked and form['role'].value == 'author'
 
 
 def test_admin_edits_a_user_and_the_change_is_audited(admin_client, root, bob, dbconn):
     response = edit(admin_client, 'bob', 303, display_name='Robert', email='bob@example.com',
-                    bio='Writes\r\nthings', is_admin=True)
+                    bio='Writes\r\nthings', role='admin')
     assert response.headers['Location'] == '/admin/users/bob?notice=saved'
     user = fresh('bob')
-    assert (user.display_name, user.email, user.bio, user.is_admin) == (
-        'Robert', 'bob@example.com', 'Writes\nthings', True)
+    assert (user.display_name, user.email, user.bio, user.role) == (
+        'Robert', 'bob@example.com', 'Writes\nthings', 'admin')
     assert user.version == 2 and user.updated_by_id == root.id
 
     entry = AuditEntry.get(AuditEntry.user == bob.id)
     assert entry.actor_id == root.id and entry.at is not None
     assert json.loads(entry.changes) == {
         'display_name': ['Bob', 'Robert'], 'email': [None, 'bob@example.com'],
-        'bio': ['', 'Writes\nthings'], 'is_admin': [False, True]}
+        'bio': ['', 'Writes\nthings'], 'role': ['author', 'admin']}
     assert 'password' not in entry.changes and 'scrypt' not in entry.changes
 
     page = response.follow()
     trail = page.text[page.text.index('id="audit"'):]
     assert 'root' in trail and 'Display name' in trail and 'Robert' in trail
-    assert 'Administrator' in trail and '>no<' in trail and '>yes<' in trail
+    assert 'Role' in trail and '>author<' in trail and '>admin<' in trail
 
 
 def test_audit_trail_is_newest_first(admin_client, bob, dbconn):
@@ -221,14 +222,24 @@ def test_unchanged_admin_save_is_303_without_audit_entry(admin_client, bob, dbco
 def test_checkboxes_any_value_is_true_absent_is_false(admin_client, root, bob, dbconn):
     token = csrf_from(admin_client.get('/admin/users/bob'))
     admin_client.post('/admin/users/bob', {
-        'csrf_token': token, 'version': '1', 'display_name': 'Bob', 'is_admin': 'off',
-        'is_active': ''}, status=303)
+        'csrf_token': token, 'version': '1', 'display_name': 'Bob', 'role': 'editor',
+        'is_active': 'off'}, status=303)
     user = fresh('bob')
-    assert user.is_admin is True and user.is_active is True
+    assert user.role == 'editor' and user.is_active is True
     admin_client.post('/admin/users/bob', {
-        'csrf_token': token, 'version': '2', 'display_name': 'Bob'}, status=303)
-    user = fresh('bob')
-    assert user.is_admin is False and user.is_active is False
+        'csrf_token': token, 'version': '2', 'display_name': 'Bob', 'role': 'editor'},
+        status=303)
+    assert fresh('bob').is_active is False
+
+
+@pytest.mark.parametrize('role', ['', 'owner', 'Admin'])
+def test_a_role_that_is_none_of_the_four_is_422(admin_client, root, bob, dbconn, role):
+    token = csrf_from(admin_client.get('/admin/users/bob'))
+    response = admin_client.post('/admin/users/bob', {
+        'csrf_token': token, 'version': '1', 'display_name': 'Bob', 'role': role,
+        'is_active': '1'}, status=422)
+    assert 'Choose contributor, author, editor or admin.' in response.text
+    assert fresh('bob').role == 'author'
 
 
 @pytest.mark.parametrize('field, value, message', [
@@ -238,10 +249,10 @@ def test_checkboxes_any_value_is_true_absent_is_false(admin_client, root, bob, d
 ])
 def test_admin_form_invalid_is_422_with_input_kept(admin_client, bob, dbconn, field, value,
                                                    message):
-    response = edit(admin_client, 'bob', 422, is_admin=True, **{field: value})
+    response = edit(admin_client, 'bob', 422, role='admin', **{field: value})
     assert message in response.text and 'id="f-%s-error"' % field in response.text
     form = response.forms['user-form']
-    assert form[field].value == value and form['is_admin'].checked
+    assert form[field].value == value and form['role'].value == 'admin'
     assert fresh('bob').version == 1 and AuditEntry.select().count() == 0
 
 
@@ -265,29 +276,29 @@ def test_admin_stale_form_after_user_saved_gets_409_and_can_overwrite(client_for
     assert fresh('bob').version == 2
 
     admin_form['display_name'] = 'Bob by the admin'
-    admin_form['is_admin'] = True
+    admin_form['role'] = 'admin'
     page = admin_form.submit(status=409)
     assert 'Bob by himself' in page.text and 'Bob by the admin' in page.text
     assert 'My own words' in page.text
     assert 'href="/admin/users/bob?notice=discarded"' in page.text
     user = fresh('bob')
-    assert user.display_name == 'Bob by himself' and not user.is_admin
+    assert user.display_name == 'Bob by himself' and user.role == 'author'
     assert AuditEntry.select().count() == 0
 
     form = conflict_form(page, '/admin/users/bob')
     assert form['version'].value == '2'
-    assert form['display_name'].value == 'Bob by the admin' and form['is_admin'].checked
+    assert form['display_name'].value == 'Bob by the admin' and form['role'].value == 'admin'
     assert form['bio'].value == ''  # the admin's (stale) bio, kept as typed
     form.submit(status=303)
     user = fresh('bob')
-    assert (user.display_name, user.bio, user.is_admin, user.version) == (
-        'Bob by the admin', '', True, 3)
+    assert (user.display_name, user.bio, user.role, user.version) == (
+        'Bob by the admin', '', 'admin', 3)
     changes = json.loads(AuditEntry.get(AuditEntry.user == bob.id).changes)
     assert changes['display_name'] == ['Bob by himself', 'Bob by the admin']
 
 
 def test_conflict_compares_checkboxes(client_for, root, bob, dbconn, make_user):
-    make_user('root2', is_admin=True)
+    make_user('root2', role='admin')
     first, second = client_for('root'), client_for('root2')
     stale = second.get('/admin/users/bob').forms['user-form']
     edit(first, 'bob', 303, is_active=False, display_name='Named by root')
@@ -327,30 +338,31 @@ def test_stale_but_identical_admin_form_is_303(client_for, admin_client, bob, db
 
 # --- the last-admin guard -------------------------------------------------------------
 
-@pytest.mark.parametrize('field', ['is_admin', 'is_active'])
+@pytest.mark.parametrize('field, value', [('role', 'editor'), ('is_active', False)])
 def test_the_last_admin_cannot_demote_or_deactivate_themselves(admin_client, root, dbconn,
-                                                               field):
-    response = edit(admin_client, 'root', 422, **{field: False})
+                                                               field, value):
+    response = edit(admin_client, 'root', 422, **{field: value})
     assert 'root is the last active administrator' in response.text
     assert 'id="f-%s-error"' % field in response.text
-    assert not response.forms['user-form'][field].checked  # input kept
+    kept = response.forms['user-form'][field]
+    assert (kept.value == 'editor') if field == 'role' else not kept.checked  # input kept
     user = fresh('root')
-    assert user.is_admin and user.is_active and user.version == 1
+    assert user.role == 'admin' and user.is_active and user.version == 1
     assert AuditEntry.select().count() == 0
     assert admin_client.get('/admin/users').status_code == 200  # still signed in
 
 
 def test_an_inactive_admin_does_not_count(app, admin_client, make_user, dbconn):
-    make_user('sleeper', is_admin=True, is_active=False)
-    response = edit(admin_client, 'root', 422, is_admin=False)
+    make_user('sleeper', role='admin', is_active=False)
+    response = edit(admin_client, 'root', 422, role='author')
     assert 'last active administrator' in response.text
 
 
 def test_with_another_admin_you_may_demote_yourself(client_for, admin_client, make_user, dbconn):
-    make_user('root2', is_admin=True)
-    response = edit(admin_client, 'root', 303, is_admin=False)
+    make_user('root2', role='admin')
+    response = edit(admin_client, 'root', 303, role='author')
     assert response.headers['Location'] == '/settings?notice=saved'
-    assert not fresh('root').is_admin
+    assert fresh('root').role == 'author'
     admin_client.get('/admin/users', status=403)  # on the very next request
     # root2 is now the last admin, and cannot leave either.
     second = client_for('root2')
@@ -358,7 +370,7 @@ def test_with_another_admin_you_may_demote_yourself(client_for, admin_client, ma
 
 
 def test_deactivating_yourself_signs_you_out(app, admin_client, make_user, dbconn):
-    make_user('root2', is_admin=True)
+    make_user('root2', role='admin')
     response = edit(admin_client, 'root', 303, is_active=False)
     assert response.headers['Location'] == '/'
     assert 'Signed in as' not in admin_client.get('/').text
@@ -366,7 +378,7 @@ def test_deactivating_yourself_signs_you_out(app, admin_client, make_user, dbcon
 
 def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(client_for, root, make_user,
                                                                     dbconn, monkeypatch):
-    make_user('root2', is_admin=True)
+    make_user('root2', role='admin')
     clients = {'root': client_for('root'), 'root2': client_for('root2')}
     forms = {name: client.get('/admin/users/%s' % other).forms['user-form']
              for (name, client), other in zip(clients.items(), ['root2', 'root'], strict=True)}
@@ -382,7 +394,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(client_for, 
 
     def demote(name):
         form = forms[name]
-        form['is_admin'] = False
+        form['role'] = 'editor'
         statuses[name] = form.submit(expect_errors=True).status_code
     threads = [threading.Thread(target=demote, args=(name,)) for name in forms]
     for thread in threads:
@@ -391,7 +403,7 @@ def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(client_for, 
         thread.join(30)
     assert sorted(statuses.values()) == [303, 422]
     db.connect(reuse_if_open=True)
-    admins = [u.username for u in User.select().where(User.is_admin & User.is_active)]
+    admins = [u.username for u in User.select().where((User.role == 'admin') & User.is_active)]
     assert len(admins) == 1
     assert AuditEntry.select().count() == 1
 
@@ -424,7 +436,7 @@ def test_deactivation_ends_sessions_blocks_sign_in_hides_nothing(client_for, adm
 def test_promotion_takes_effect_on_the_next_request(client_for, admin_client, bob, dbconn):
     bob_client = client_for('bob')
     bob_client.get('/admin/users', status=403)
-    edit(admin_client, 'bob', 303, is_admin=True)
+    edit(admin_client, 'bob', 303, role='admin')
     assert bob_client.get('/admin/users').status_code == 200
     assert 'href="/admin/users"' in bob_client.get('/').text
 
@@ -493,9 +505,9 @@ def test_a_stale_admin_form_merges_and_the_guards_still_apply(client_for, admin_
     root_settings = admin_client.get('/settings').forms['settings-form']
     root_settings['bio'] = 'root bio'
     root_settings.submit(status=303)
-    own['is_admin'] = False
+    own['role'] = 'author'
     page = own.submit(status=422)
-    assert 'last active administrator' in page.text and fresh('root').is_admin
+    assert 'last active administrator' in page.text and fresh('root').role == 'admin'
 
 
 def test_a_form_without_its_base_values_is_a_plain_conflict(client_for, admin_client, bob,

@@ -44,8 +44,8 @@ def test_deactivated_user_is_signed_out_at_once(tmp_path):
         status, headers, _ = admin.request('/admin/users/bob', {
             'csrf_token': form_value(page, 'csrf_token'),
             'version': form_value(page, 'version'),
-            'display_name': 'Bob', 'email': '', 'bio': '',
-            # is_active absent: deactivate; is_admin absent: stays an author.
+            'display_name': 'Bob', 'email': '', 'bio': '', 'role': 'author',
+            # is_active absent: deactivate.
         })
         assert status == 303 and headers['Location'] == '/admin/users/bob?notice=saved'
 

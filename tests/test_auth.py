@@ -26,7 +26,7 @@ def test_register_signs_in_and_redirects_home(client, dbconn):
     assert 'Signed in as' in home.text and 'alice_1' in home.text
     user = User.get(User.username == 'alice_1')  # lower-cased
     assert user.password.startswith('scrypt$') and PASSWORD not in user.password
-    assert not user.is_admin and user.is_active
+    assert user.role == 'author' and user.is_active  # the site's default_role
     assert user.last_login_at is not None  # registering signs in
     cookie = [h for h in response.headerlist if h[0] == 'Set-Cookie'][0][1]
     assert 'HttpOnly' in cookie and 'SameSite=lax' in cookie.replace('Lax', 'lax')

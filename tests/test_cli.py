@@ -51,15 +51,15 @@ def test_create_admin_from_stdin_then_promote(tmp_path):
     result = run('create-admin', 'Root', '--db', db, stdin=PASSWORD + '\n' + PASSWORD + '\n')
     assert result.returncode == 0, result.stderr
     conn = sqlite3.connect(db)
-    row = conn.execute('SELECT username, is_admin, password FROM user').fetchone()
-    assert row[:2] == ('root', 1) and row[2].startswith('scrypt$14$8$5$')
+    row = conn.execute('SELECT username, role, password FROM user').fetchone()
+    assert row[:2] == ('root', 'admin') and row[2].startswith('scrypt$14$8$5$')
     conn.execute("INSERT INTO user (username, password, created_at, updated_at) "
                  "VALUES ('bob', 'keep-me', 0, 0)")
     conn.commit()
     result = run('create-admin', 'bob', '--db', db)
     assert result.returncode == 0 and 'now an admin' in result.stdout
-    assert conn.execute("SELECT is_admin, password, version FROM user WHERE username='bob'") \
-        .fetchone() == (1, 'keep-me', 2)  # the version moved: open admin forms get a 409
+    assert conn.execute("SELECT role, password, version FROM user WHERE username='bob'") \
+        .fetchone() == ('admin', 'keep-me', 2)  # the version moved: open admin forms get a 409
     listing = run('users', '--db', db)
     assert listing.returncode == 0
     assert 'root' in listing.stdout and 'admin' in listing.stdout

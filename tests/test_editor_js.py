@@ -131,6 +131,12 @@ def value(driver, name):
     return driver.find_element(By.NAME, name).get_attribute('value')
 
 
+def select_role(driver, role):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+    Select(driver.find_element(By.NAME, 'role')).select_by_value(role)
+
+
 def click_link(driver, text):
     from selenium.webdriver.common.by import By
     driver.execute_script('window.__beforeLeaving = true;')
@@ -353,13 +359,13 @@ def test_an_older_profile_copy_goes_back_with_the_values_it_was_typed_over(site,
     assert copies(driver) == {}
 
 
-def test_an_admin_page_keeps_a_copy_with_its_checkboxes(site, chromium, driver, pages):
+def test_an_admin_page_keeps_a_copy_with_its_select_and_checkbox(site, chromium, driver, pages):
     from selenium.webdriver.common.by import By
     sign_in(driver, site, 'root')
     visit(driver, site, '/admin/users/bob')
     fill(driver, {'display_name': 'Robert'})
-    driver.find_element(By.NAME, 'is_admin').click()  # bob is an admin: untick
-    copy = wait_for_copy(driver, 'root:/admin/users/bob', 'is_admin', False)
+    select_role(driver, 'editor')  # bob is an admin: make him an editor
+    copy = wait_for_copy(driver, 'root:/admin/users/bob', 'role', 'editor')
     assert copy['fields']['display_name'] == 'Robert' and copy['fields']['is_active'] is True
 
     chromium.restart()
@@ -367,12 +373,12 @@ def test_an_admin_page_keeps_a_copy_with_its_checkboxes(site, chromium, driver, 
     sign_in(driver, site, 'root')
     visit(driver, site, '/admin/users/bob')
     wait_for_offer(driver)
-    assert driver.find_element(By.NAME, 'is_admin').is_selected()
+    assert value(driver, 'role') == 'admin'
     check_page(driver, pages, 'admin-user-restore-offer')
     press(driver, 'Restore it')
     assert value(driver, 'display_name') == 'Robert'
-    assert not driver.find_element(By.NAME, 'is_admin').is_selected()
+    assert value(driver, 'role') == 'editor'
     submit(driver, '#user-form')
     assert saved_marker(driver) == 'root:/admin/users/bob'
-    assert 'Author, active' in driver.find_element(By.TAG_NAME, 'main').text
+    assert 'Editor, active' in driver.find_element(By.TAG_NAME, 'main').text
     assert copies(driver) == {}

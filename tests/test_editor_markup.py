@@ -20,7 +20,7 @@ SCRIPT = '<script src="/static/editor.js" defer></script>'
 
 # Every template with a <form>, sorted: editors (people type text there) and the rest.
 EDITORS = ('posts/form.html', 'conflicts/page.html', 'settings/profile.html',
-           'admin/user.html', 'rescue/page.html')
+           'admin/user.html', 'admin/settings.html', 'rescue/page.html')
 NOT_EDITORS = {
     'base.html': 'the search box',
     'header/pieces.html': 'the sign-out button',
@@ -32,6 +32,8 @@ NOT_EDITORS = {
     'posts/show.html': 'the delete button',
     'history/revision.html': 'the restore button',
     'trash/index.html': 'restore and delete buttons',
+    'admin/invitations.html': 'a role and an optional address: nothing long to lose',
+    'first_run/setup.html': 'a username and passwords: passwords are never kept',
 }
 
 
@@ -40,6 +42,7 @@ NOT_EDITORS = {
 OTHER_NOTICES = {
     'welcome': 'registering: no editor',
     'signed-in': 'signing in: no editor',
+    'welcome-admin': 'the setup form: passwords are never kept',
     'signed-out': 'signing out: no editor',
     'password-changed': 'the password form: passwords are never kept',
     'deleted': 'a delete button',
@@ -136,7 +139,8 @@ def test_every_editor_route_renders_a_marked_form_with_the_script(app, browser, 
     editors = {route.name for route in app.routes
                if route.config.get('editor') and route.method == 'GET'}
     pages = {'post_new': '/posts/new', 'post_edit': '/posts/%d/edit' % post.id,
-             'settings': '/settings', 'admin_user': '/admin/users/alice'}
+             'settings': '/settings', 'admin_user': '/admin/users/alice',
+             'admin_settings': '/admin/settings'}
     assert editors == set(pages)
     for path in pages.values():
         page = root.get(path)

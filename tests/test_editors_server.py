@@ -164,7 +164,7 @@ def test_back_then_save_again_makes_one_post(site):
 def test_edits_that_do_not_overlap_are_merged(site):
     server, path = site
     gus, hal = author(server, 'gus'), author(server, 'hal')
-    db(path, "UPDATE user SET is_admin = 1 WHERE username = 'hal'")
+    db(path, "UPDATE user SET role = 'admin' WHERE username = 'hal'")
     post_id = new_post(gus, body='One.\n\nTwo.\n\nThree.')
     gus_form = gus.form('/posts/%d/edit' % post_id)
     hal_form = hal.form('/posts/%d/edit' % post_id)

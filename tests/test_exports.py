@@ -41,7 +41,7 @@ def set_times(post, **times):
 @pytest.fixture
 def site(make_user, make_post):
     """Authors and posts with everything an export has to carry."""
-    root = make_user('root', is_admin=True)
+    root = make_user('root', role='admin')
     alice = make_user('alice', display_name='Alice "Al" Liddell ✓')
     bob = make_user('bob')
     posts = [
@@ -141,7 +141,7 @@ def test_round_trip_through_the_command_line(client, auth, site, tmp_path):
     with app.config['blog.site'].activated(), db.connection_context():
         after = everything()
         imported = {u.username: u for u in User.select()}
-        User.create(username='admin', password=hash_password(PASSWORD), is_admin=True)
+        User.create(username='admin', password=hash_password(PASSWORD), role='admin')
     assert after == before
     assert imported['alice'].display_name == 'Alice "Al" Liddell ✓'
     assert not imported['alice'].is_active

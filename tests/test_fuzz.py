@@ -26,7 +26,7 @@ from tests.conftest import PASSWORD, TEST_COST, Auth, csrf_from
 PARAM = re.compile(r'<([a-zA-Z_]+)(?::[^>]*)?>')
 FIELDS = ['title', 'body', 'status', 'tags', 'version', 'username', 'password',
           'password_confirm', 'current_password', 'new_password', 'new_password_confirm',
-          'display_name', 'email', 'bio', 'is_admin', 'is_active', 'q', 'page', 'next']
+          'display_name', 'email', 'bio', 'role', 'is_active', 'q', 'page', 'next']
 
 hostile_bytes = st.sampled_from([
     b'', b'\x00', b'\xff\xfe', b'\xed\xa0\x80',  # invalid UTF-8, an encoded surrogate
@@ -52,7 +52,7 @@ def fuzz_app(tmp_path_factory):
     site = app.config['blog.site']
     with site.activated(), db.connection_context():
         encoded = hash_password(PASSWORD)
-        root = User.create(username='root', password=encoded, is_admin=True)
+        root = User.create(username='root', password=encoded, role='admin')
         User.create(username='alice', password=encoded)
         now = utcnow()
         for status in ('published', 'draft'):

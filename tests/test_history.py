@@ -20,7 +20,7 @@ def people(make_user):
     """conftest's people, with alice's display name short, as the history shows it."""
     return {'alice': make_user('alice', display_name='Alice'),
             'bob': make_user('bob'),
-            'root': make_user('root', is_admin=True, display_name='The Admin')}
+            'root': make_user('root', role='admin', display_name='The Admin')}
 
 
 def save(client, post_id, **fields):

@@ -61,7 +61,7 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     """The newest post is deleted for good and a new one made: the old form must not
     hit it."""
     alice = make_user('alice')
-    make_user('root', is_admin=True)
+    make_user('root', role='admin')
     post = make_post(alice, title='Old', body='old body', status=PUBLISHED)
     admin = client_for('root')
     stale = admin.get('/posts/%d/edit' % post.id).forms['post-form']

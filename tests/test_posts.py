@@ -117,6 +117,9 @@ def test_new_post_without_csrf_is_refused(browser):
 LONG = 'x' * 201
 
 
+STATUS_CHOICE = 'Choose &#34;Draft&#34;, &#34;Submit for review&#34; or &#34;Published&#34;.'
+
+
 @pytest.mark.parametrize('fields, field, message', [
     ({'title': ''}, 'title', 'Give the post a title.'),
     ({'title': '   '}, 'title', 'Give the post a title.'),
@@ -125,8 +128,8 @@ LONG = 'x' * 201
     ({'body': ''}, 'body', 'Write something in the body.'),
     ({'body': ' \r\n\t '}, 'body', 'Write something in the body.'),
     ({'body': 'b' * (posts.BODY_MAX + 1)}, 'body', 'at most 600000 characters'),
-    ({'status': 'archived'}, 'status', 'Choose &#34;Draft&#34; or &#34;Published&#34;.'),
-    ({'status': ''}, 'status', 'Choose &#34;Draft&#34; or &#34;Published&#34;.'),
+    ({'status': 'archived'}, 'status', STATUS_CHOICE),
+    ({'status': ''}, 'status', STATUS_CHOICE),
     ({'tags': 'good, bad!tag'}, 'tags', 'only letters, digits and'),
     ({'tags': 'a' * 41}, 'tags', 'at most 40 characters'),
     ({'tags': ','.join('t%d' % i for i in range(11))}, 'tags', 'at most 10 tags'),

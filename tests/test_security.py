@@ -17,7 +17,7 @@ PARAM = re.compile(r'<([a-zA-Z_]+)(?::[^>]*)?>')
 @pytest.fixture
 def world(app, make_user, make_post, auth):
     """An admin signed in, with a post of theirs and another user."""
-    admin = make_user('root', is_admin=True)
+    admin = make_user('root', role='admin')
     make_user('bob')
     post = make_post(admin, title='Hello', tags=['news'])
     auth.login('root')

@@ -48,7 +48,7 @@ STAMP = r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d'
 
 
 def test_the_server_logs_each_request_with_a_timestamp(tmp_path):
-    with Server(tmp_path / 'blog.db') as server:
+    with Server(tmp_path / 'blog.db', open_site=False) as server:
         status, _, text = Browser(server.url).request('/?page=1&token=hush')
         assert status == 200
         expected = r'^%s INFO blog.access GET / 200 %d B \d+\.\d ms$' % (

@@ -51,14 +51,15 @@ def test_a_commit_in_this_process_is_seen_on_the_next_request(
 
 def test_deactivating_a_user_ends_their_next_request_at_once(
         client_for, make_user, clock):
-    make_user('root', is_admin=True)
+    make_user('root', role='admin')
     make_user('alice')
     browser = client_for('alice')
     assert signed_in(browser)
     root = client_for('root')
     token = csrf_from(root.get('/admin/users/alice'))
     root.post('/admin/users/alice', {'csrf_token': token, 'version': '1',
-                                     'display_name': 'Alice'}, status=303)  # not active
+                                     'display_name': 'Alice', 'role': 'author'},
+              status=303)  # not active
     assert not signed_in(browser)
 
 
@@ -94,7 +95,7 @@ def test_the_rows_kept_are_bounded(site, make_user, clock, client_for):
 def test_the_header_is_rendered_once_while_the_rows_are_kept(
         client_for, make_user, clock, monkeypatch):
     from blog import header
-    make_user('root', is_admin=True)
+    make_user('root', role='admin')
     make_user('alice')
     alice = client_for('alice')
     rendered = []
@@ -111,6 +112,6 @@ def test_the_header_is_rendered_once_while_the_rows_are_kept(
     root = client_for('root')
     form_token = csrf_from(root.get('/admin/users/alice'))
     root.post('/admin/users/alice', {'csrf_token': form_token, 'version': '1',
-                                     'display_name': 'Alice', 'is_admin': '1',
+                                     'display_name': 'Alice', 'role': 'admin',
                                      'is_active': '1'}, status=303)
     assert '>Admin</a>' in alice.get('/authors').text

@@ -186,9 +186,9 @@ def test_missing_or_odd_version_is_400(client, alice, dbconn, version):
 
 def test_settings_cannot_promote_or_deactivate(client, alice, dbconn):
     post(client, 303, version='1', display_name='Sneaky', email='', bio='',
-         is_admin='1', is_active='')
+         role='admin', is_active='')
     user = fresh()
-    assert user.display_name == 'Sneaky' and not user.is_admin and user.is_active
+    assert user.display_name == 'Sneaky' and user.role == 'author' and user.is_active
 
 
 def test_csrf_is_required(client, alice, dbconn):

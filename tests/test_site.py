@@ -10,7 +10,7 @@ from blog.config import Config
 from blog.db import db
 from blog.models import Post, User
 from blog.site import APP_KEY
-from tests.conftest import PASSWORD, Auth, csrf_from
+from tests.conftest import PASSWORD, Auth, csrf_from, open_site
 
 
 @pytest.fixture
@@ -21,6 +21,8 @@ def two_apps(tmp_path):
                                hash_cost=passwords.Cost(5, 8, 1), max_body_bytes=512 * 1024))
     first = create_app(Config(db_path=str(tmp_path / 'one.db'), base_url='http://one.test',
                               hash_cost=passwords.Cost(4, 8, 1), max_body_bytes=64 * 1024))
+    open_site(first)
+    open_site(second)
     yield first, second
     for app in (first, second):
         app.config[APP_KEY].close()

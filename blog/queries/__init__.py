@@ -9,6 +9,7 @@ seam (`blog.db.backend()`), not here.
 - `readers`: feeds, tags, search, the sitemap, export and import.
 - `people`: users, sessions, the admin area and its audit trail.
 - `throttles`: the throttle's counters (blog.throttle).
+- `site`: the site settings row.
 
 `Prepared` runs a hot query without peewee building its SQL again each time.
 """

@@ -4,8 +4,9 @@ import datetime
 
 from peewee import JOIN, fn
 
-from blog.models import TRASHED, AuditEntry, Post, Session, User, utcnow
+from blog.models import TRASHED, AuditEntry, Invitation, Post, Session, User, utcnow
 from blog.queries import Prepared, delete_expired, sample
+from blog.roles import ADMIN
 
 # Users ------------------------------------------------------------------------
 
@@ -84,9 +85,9 @@ def note_sign_in(user_id):
 
 def promote_to_admin(user_id):
     """Make the user an active admin, with a version bump (an open admin form on
-    them is then stale, and cannot quietly set is_admin back)."""
+    them is then stale, and cannot quietly set the role back)."""
     return (User
-            .update(is_admin=True, is_active=True, updated_at=utcnow(),
+            .update(role=ADMIN, is_active=True, updated_at=utcnow(),
                     version=User.version + 1)
             .where(User.id == user_id)
             .execute())
@@ -158,7 +159,7 @@ def admin_user_list(name_filter=''):
     # A correlated subquery, evaluated only for the rows on the page (ordered by
     # the username index), instead of grouping every post of every user.
     query = (User
-             .select(User.id, User.username, User.display_name, User.is_admin,
+             .select(User.id, User.username, User.display_name, User.role,
                      User.is_active, User.created_at, User.last_login_at,
                      user_post_count(User.id).alias('post_count'))
              .order_by(User.username))
@@ -172,7 +173,7 @@ def other_active_admins(user_id):
     """A query for the active admins other than user `user_id` (call .count())."""
     return (User
             .select(User.id)
-            .where(User.is_admin &
+            .where((User.role == ADMIN) &
                    User.is_active &
                    (User.id != user_id)))
 
@@ -199,3 +200,40 @@ def audit_trail(user_id, limit=100):
 def add_audit_entry(user_id, actor_id, changes_json):
     """Record an admin's change to a user."""
     return AuditEntry.create(user=user_id, actor=actor_id, at=utcnow(), changes=changes_json)
+
+
+# Invitations ------------------------------------------------------------------
+
+def create_invitation(**fields):
+    """Insert an invitation row."""
+    return Invitation.create(**fields)
+
+
+def invitation_by_hash(token_hash):
+    """The invitation whose token hashes to `token_hash`, or None."""
+    return Invitation.get_or_none(Invitation.token_hash == token_hash)
+
+
+def use_invitation(invitation_id, user_id, now):
+    """Mark an unused, unexpired invitation used by `user_id`; 1 when this call
+    did, 0 when it was used (or expired) first."""
+    return (Invitation
+            .update(used_at=now, used_by=user_id)
+            .where((Invitation.id == invitation_id) &
+                   Invitation.used_at.is_null() &
+                   (Invitation.expires_at > now))
+            .execute())
+
+
+def invitation_list(limit, offset):
+    """Invitations newest first, with who made them and who used them."""
+    maker, user = User.alias('maker'), User.alias('used')
+    return (Invitation
+            .select(Invitation, maker.username, user.username)
+            .join(maker, JOIN.LEFT_OUTER, on=(Invitation.created_by == maker.id),
+                  attr='maker')
+            .switch(Invitation)
+            .join(user, JOIN.LEFT_OUTER, on=(Invitation.used_by == user.id), attr='user')
+            .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+            .limit(limit)
+            .offset(offset))

@@ -1,0 +1,65 @@
+"""Invitations: single-use links to register with a role, valid 7 days.
+
+An admin makes one at /admin/invitations (blog.admin); the link is
+`/register?invite=TOKEN` and works whatever the `registration` setting says
+(blog.auth). The token is 32 random bytes; only its SHA-256 is stored, so the link
+is shown once, right after it is made, and a copy of the database cannot be used
+to register. Using one is an UPDATE that only succeeds while it is unused and
+unexpired, in the same transaction as the new account, so two people racing with
+one link make one account.
+"""
+
+import datetime
+import hashlib
+import secrets
+
+from blog.models import utcnow
+from blog.queries import people
+
+VALID_DAYS = 7
+TOKEN_MAX = 100  # longer is never one of ours; refuse before hashing
+UNKNOWN, USED, EXPIRED = 'unknown', 'used', 'expired'
+
+
+def token_hash(token):
+    """The stored form of a link's token."""
+    return hashlib.sha256(token.encode('utf-8', 'replace')).hexdigest()
+
+
+def make(role, email, creator_id, now=None):
+    """A new invitation for `role`: (its row, the token for its link)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    row = people.create_invitation(
+        token_hash=token_hash(token), role=role, email=email or None,
+        created_by=creator_id, created_at=now,
+        expires_at=now + datetime.timedelta(days=VALID_DAYS))
+    return row, token
+
+
+def check(token, now=None):
+    """(invitation, None) for a usable token, else (invitation or None, UNKNOWN,
+    USED or EXPIRED)."""
+    if not token or len(token) > TOKEN_MAX:
+        return None, UNKNOWN
+    row = people.invitation_by_hash(token_hash(token))
+    if row is None:
+        return None, UNKNOWN
+    if row.used_at is not None:
+        return row, USED
+    if row.expires_at <= (now or utcnow()):
+        return row, EXPIRED
+    return row, None
+
+
+def state(row, now=None):
+    """'pending', 'used' or 'expired', for the admins' list."""
+    if row.used_at is not None:
+        return USED
+    return EXPIRED if row.expires_at <= (now or utcnow()) else 'pending'
+
+
+def use(invitation_id, user_id, now=None):
+    """Spend the invitation on `user_id` (inside the transaction that made them);
+    False when somebody else spent it first or it expired meanwhile."""
+    return people.use_invitation(invitation_id, user_id, now or utcnow()) == 1

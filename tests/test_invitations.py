@@ -1,0 +1,155 @@
+"""Invitations and the registration setting: links made by admins, shown once,
+single use, 7 days, working in every registration mode."""
+
+import datetime
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from blog import invitations
+from blog.db import db
+from blog.models import Invitation, SiteSettings, User, utcnow
+from tests.conftest import PASSWORD, csrf_from
+
+
+def set_registration(mode):
+    with db.connection_context():
+        SiteSettings.update(registration=mode).execute()
+
+
+def invite(admin, role='editor', email=''):
+    """Make an invitation as `admin`: (its token, the page that shows its link)."""
+    form = admin.get('/admin/invitations').forms['invitation-form']
+    form['role'] = role
+    form['email'] = email
+    response = form.submit(status=303)
+    token = parse_qs(urlsplit(response.headers['Location']).query)['made'][0]
+    return token, response.follow()
+
+
+def register(client, token, username='newbie', status=303):
+    page = client.get('/register?invite=%s' % token)
+    form = page.forms['register-form']
+    form['username'] = username
+    form['password'] = form['password_confirm'] = PASSWORD
+    return form.submit(status=status)
+
+
+def user(username):
+    with db.connection_context():
+        return User.get_or_none(User.username == username)
+
+
+def test_an_admin_makes_a_link_shown_once_and_stored_hashed(browser, people):
+    admin = browser('root')
+    token, page = invite(admin, 'editor', 'newbie@example.com')
+    link = page.html.find(id='invite-link')['value']
+    assert link == 'http://blog.test/register?invite=%s' % token
+    assert 'an editor (newbie@example.com)' in page.text
+    with db.connection_context():
+        row = Invitation.get()
+    assert row.token_hash == invitations.token_hash(token) and token not in row.token_hash
+    assert (row.role, row.email, row.created_by_id) == ('editor', 'newbie@example.com',
+                                                        people['root'].id)
+    assert row.expires_at - row.created_at == datetime.timedelta(days=7)
+    listing = admin.get('/admin/invitations')
+    assert listing.html.find(id='invite-link') is None  # only right after it is made
+    assert 'open until' in listing.text and 'newbie@example.com' in listing.text
+    assert admin.get('/admin/invitations?made=forged').html.find(id='invite-link') is None
+
+
+@pytest.mark.parametrize('mode', ['open', 'invite', 'closed'])
+def test_an_invitation_works_in_every_mode_and_gives_its_role(browser, people, mode):
+    set_registration(mode)
+    token, _ = invite(browser('root'), 'editor')
+    visitor = browser(None)
+    page = visitor.get('/register?invite=%s' % token)
+    assert 'invited to join Blog as an editor' in page.text
+    response = register(visitor, token)
+    assert response.headers['Location'].endswith('/?notice=welcome')
+    made = user('newbie')
+    assert made.role == 'editor'
+    with db.connection_context():
+        row = Invitation.get()
+    assert row.used_by_id == made.id and row.used_at is not None
+    assert 'Signed in as' in visitor.get('/').text
+    # Used: the link now says so, to anyone, and makes no second account.
+    again = browser(None)
+    assert 'has been used' in again.get('/register?invite=%s' % token, status=410).text
+    token_field = {'csrf_token': csrf_from(again.get('/login')), 'invite': token,
+                   'username': 'second', 'password': PASSWORD, 'password_confirm': PASSWORD}
+    again.post('/register', token_field, status=410)
+    assert user('second') is None
+
+
+@pytest.mark.parametrize('mode, status, text', [
+    ('open', 200, 'Create an account'),
+    ('invite', 403, 'by invitation only'),
+    ('closed', 403, 'not taking new accounts'),
+])
+def test_without_an_invitation_the_setting_decides(browser, people, mode, status, text):
+    set_registration(mode)
+    visitor = browser(None)
+    assert text in visitor.get('/register', status=status).text
+    fields = {'csrf_token': csrf_from(visitor.get('/login')), 'username': 'walkin',
+              'password': PASSWORD, 'password_confirm': PASSWORD}
+    visitor.post('/register', fields, status=303 if mode == 'open' else 403)
+    assert (user('walkin') is not None) == (mode == 'open')
+    if mode == 'open':
+        assert user('walkin').role == 'author'  # the site's default_role (conftest)
+    # The header offers "Register" only where it works.
+    assert ('href="/register"' in browser(None).get('/authors').text) == (mode == 'open')
+
+
+def test_an_expired_or_unknown_link_says_so(browser, people):
+    token, _ = invite(browser('root'))
+    with db.connection_context():
+        Invitation.update(expires_at=utcnow() - datetime.timedelta(seconds=1)).execute()
+    visitor = browser(None)
+    assert 'has expired' in visitor.get('/register?invite=%s' % token, status=410).text
+    assert 'not valid' in visitor.get('/register?invite=nope', status=404).text
+    assert 'not valid' in visitor.get('/register?invite=' + 'x' * 500, status=404).text
+    assert 'expired' in browser('root').get('/admin/invitations').text
+
+
+def test_a_link_spent_between_the_form_and_the_submit_makes_no_account(browser, people):
+    token, _ = invite(browser('root'), 'author')
+    first, second = browser(None), browser(None)
+    page = second.get('/register?invite=%s' % token)  # opened, not yet sent
+    register(first, token, 'winner')
+    form = page.forms['register-form']
+    form['username'] = 'loser'
+    form['password'] = form['password_confirm'] = PASSWORD
+    assert 'has been used' in form.submit(status=410).text
+    assert user('winner') is not None and user('loser') is None
+
+
+def test_the_spend_is_atomic(app, people):
+    with db.connection_context():
+        row, _ = invitations.make('author', '', people['root'].id)
+        assert invitations.use(row.id, people['alice'].id) is True
+        assert invitations.use(row.id, people['bob'].id) is False  # once only
+        assert Invitation.get_by_id(row.id).used_by_id == people['alice'].id
+
+
+@pytest.mark.parametrize('field, value, message', [
+    ('role', 'owner', 'Choose contributor, author, editor or admin.'),
+    ('email', 'not-an-address', 'Enter an email address'),
+])
+def test_a_bad_invitation_form_is_422_with_input_kept(browser, people, field, value, message):
+    admin = browser('root')
+    fields = {'csrf_token': csrf_from(admin.get('/admin/invitations')), 'role': 'author',
+              'email': 'kept@example.com', field: value}
+    page = admin.post('/admin/invitations', fields, status=422)
+    assert message in page.html.find(id='f-%s-error' % field).text
+    if field == 'email':
+        assert page.html.find(id='f-email')['value'] == value
+    with db.connection_context():
+        assert Invitation.select().count() == 0
+
+
+def test_tokens_are_long_and_random(app, people):
+    with db.connection_context():
+        tokens = {invitations.make('author', '', None)[1] for _ in range(20)}
+    assert len(tokens) == 20 and all(re.fullmatch(r'[A-Za-z0-9_-]{43}', t) for t in tokens)

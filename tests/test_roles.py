@@ -1,0 +1,172 @@
+"""Who may do what: the permission table of blog.roles, written out here as design.md
+says it, and walked through the real routes for every role, on one's own posts and
+on someone else's."""
+
+import pytest
+
+from blog import roles
+from blog.db import db
+from blog.models import DRAFT, PUBLISHED, TRASHED, Post, utcnow
+from blog.queries import trash
+from tests.conftest import csrf_from
+
+ROLES = ('contributor', 'author', 'editor', 'admin')
+
+# design.md, "Accounts and forms" and "Routes": for each action, the roles that may
+# do it to their own posts, and the roles that may do it to anyone's.
+EXPECTED = {
+    'write': (ROLES, ()),
+    'edit': (ROLES, ('editor', 'admin')),
+    'publish': (('author', 'editor', 'admin'), ('editor', 'admin')),
+    'delete': (ROLES, ('editor', 'admin')),
+    'purge': (ROLES, ('admin',)),
+    'see_unpublished': (ROLES, ('editor', 'admin')),
+    'review': (('editor', 'admin'), ('editor', 'admin')),
+    'see_all_trash': (('admin',), ('admin',)),
+    'export_all': (('admin',), ('admin',)),
+    'manage_people': (('admin',), ('admin',)),
+    'invite': (('admin',), ('admin',)),
+    'site_settings': (('admin',), ('admin',)),
+}
+
+
+class Person:
+    def __init__(self, user_id, role, is_active=True):
+        self.id, self.role, self.is_active = user_id, role, is_active
+
+
+def test_the_table_in_code_is_the_one_design_md_gives():
+    assert set(roles.PERMISSIONS) == set(EXPECTED)
+    for action, (own, anyone) in EXPECTED.items():
+        for role in ROLES:
+            person = Person(1, role)
+            assert roles.can(person, action, owner_id=1) == (role in own), (action, role)
+            assert roles.can(person, action, owner_id=2) == (role in anyone), (action, role)
+            assert roles.can(person, action) == (role in anyone), (action, role)
+
+
+@pytest.mark.parametrize('action', sorted(EXPECTED))
+def test_nobody_anonymous_or_deactivated_may_do_anything(action):
+    assert not roles.can(None, action, owner_id=None)
+    assert not roles.can(Person(1, 'admin', is_active=False), action, owner_id=1)
+    assert not roles.can(Person(1, 'superuser'), action, owner_id=1)
+
+
+@pytest.fixture
+def team(make_user, make_post):
+    """One user of each role, and olga (an author) with a published post, a draft
+    and a trashed post; each role's user has a draft of their own."""
+    users = {role: make_user(role, role=role) for role in ROLES}
+    olga = make_user('olga', role='author')
+    posts = {
+        'published': make_post(olga, title='Olga published'),
+        'draft': make_post(olga, title='Olga draft', status=DRAFT),
+        'trashed': make_post(olga, title='Olga trashed'),
+    }
+    with db.connection_context():
+        trash.trash(posts['trashed'].id, olga.id, utcnow())
+    own = {role: make_post(users[role], title='Own draft of %s' % role, status=DRAFT)
+           for role in ROLES}
+    return users, posts, own
+
+
+def allowed(action, role, own):
+    return role in EXPECTED[action][0 if own else 1]
+
+
+def token(client):
+    return csrf_from(client.get('/login'))
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_editing_and_history_follow_the_table(client_for, team, role):
+    users, posts, own = team
+    client = client_for(role)
+    for post, is_own in ((own[role], True), (posts['published'], False)):
+        status = 200 if allowed('edit', role, is_own) else 403
+        client.get('/posts/%d/edit' % post.id, status=status)
+        client.get('/posts/%d/history' % post.id, status=status)
+    # Someone else's draft: readable by editors and admins, else a 404 (never a 403:
+    # its existence is not revealed).
+    status = 200 if allowed('see_unpublished', role, False) else 404
+    client.get('/posts/%d' % posts['draft'].id, status=status)
+    client.get('/posts/%d/edit' % posts['draft'].id, status=status)
+    client.get('/posts/%d' % own[role].id, status=200)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_publishing_follows_the_table(client_for, team, role):
+    users, posts, own = team
+    client = client_for(role)
+    page = client.get('/posts/new')
+    form = page.forms['post-form']
+    form['title'] = 'Fresh'
+    form['body'] = 'Words.'
+    options = [value for value, *_ in form['status'].options]
+    assert ('published' in options) == allowed('publish', role, True)
+    form['status'].force_value('published')
+    if allowed('publish', role, True):
+        form.submit(status=303)
+        with db.connection_context():
+            assert Post.get(Post.title == 'Fresh').status == PUBLISHED
+        return
+    response = form.submit(status=422)
+    assert 'Contributors cannot publish' in response.text
+    assert response.forms['post-form']['title'].value == 'Fresh'  # the form is kept
+    assert response.forms['post-form']['body'].value == 'Words.'
+    with db.connection_context():
+        assert not Post.select().where(Post.title == 'Fresh').exists()
+    # Submitting for review is what a contributor does instead.
+    form = response.forms['post-form']
+    form['status'] = 'pending'
+    form.submit(status=303)
+    with db.connection_context():
+        assert Post.get(Post.title == 'Fresh').status == 'pending'
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_deleting_restoring_and_purging_follow_the_table(client_for, team, role):
+    users, posts, own = team
+    client = client_for(role)
+    target = posts['published'].id
+    expected = 303 if allowed('delete', role, False) else 403
+    client.post('/posts/%d/delete' % target, {'csrf_token': token(client)}, status=expected)
+    # Olga's trashed post: restore is an editor's right, purge an admin's.
+    trashed = posts['trashed'].id
+    purge = 303 if allowed('purge', role, False) else 404  # someone else's trash: unknown
+    client.post('/trash/%d/purge' % trashed, {'csrf_token': token(client)}, status=purge)
+    with db.connection_context():
+        gone = not Post.select().where(Post.id == trashed).exists()
+    assert gone == allowed('purge', role, False)
+    # One's own posts: every role deletes and purges them.
+    mine = own[role].id
+    client.post('/posts/%d/delete' % mine, {'csrf_token': token(client)}, status=303)
+    with db.connection_context():
+        assert Post.get_by_id(mine).status == TRASHED
+    client.post('/trash/%d/purge' % mine, {'csrf_token': token(client)}, status=303)
+    with db.connection_context():
+        assert not Post.select().where(Post.id == mine).exists()
+
+
+@pytest.mark.parametrize('role', ROLES)
+@pytest.mark.parametrize('path, action', [
+    ('/admin/users', 'manage_people'),
+    ('/admin/users/olga', 'manage_people'),
+    ('/admin/settings', 'site_settings'),
+    ('/admin/invitations', 'invite'),
+    ('/settings/export?all=1', 'export_all'),
+])
+def test_the_admin_pages_follow_the_table(client_for, team, role, path, action):
+    client_for(role).get(path, status=200 if allowed(action, role, False) else 403)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_the_trash_shows_everyones_posts_only_to_admins(client_for, team, role):
+    page = client_for(role).get('/trash')
+    assert ('Olga trashed' in page.text) == allowed('see_all_trash', role, False)
+
+
+@pytest.mark.parametrize('role', ROLES)
+def test_the_header_links_to_the_admin_area_for_admins_only(client_for, team, role):
+    page = client_for(role).get('/')
+    assert ('href="/admin/users"' in page.text) == (role == 'admin')
