@@ -32,8 +32,10 @@ from blog import (
     history,
     home,
     logs,
+    my_posts,
     posts,
     rescue,
+    review,
     search,
     sessions,
     settings,
@@ -54,7 +56,7 @@ STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
 MODULES = [auth, home, archive, authors, posts, history, settings, admin, feeds, search,
-           tags, discovery, exports, trash, first_run]
+           tags, discovery, exports, trash, first_run, review, my_posts]
 
 ERROR_TITLES = {
     400: 'Bad request',

@@ -110,6 +110,11 @@ class Post(BaseModel, BaseVersionedModel):
     trashed_status = CharField(max_length=10, null=True)
     deleted_at = Timestamp(null=True, default=None)
     deleted_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    # Review (migration 0015): when it was last submitted (set by triggers), and the
+    # note of the editor who last sent it back.
+    submitted_at = Timestamp(null=True, default=None)
+    review_note = TextField(default='')
+    reviewed_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
 
     @property
     def is_published(self):

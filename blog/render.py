@@ -26,6 +26,8 @@ NOTICES = {
     'signed-out': 'You are signed out.',
     'password-changed': 'Your password was changed. Other sessions were signed out.',
     'saved': 'Saved.',
+    'published': 'Published.',
+    'sent-back': 'Sent back to its author as a draft, with your note.',
     'welcome-admin': 'Welcome! You are this site’s admin. Name it here, then invite your '
                      'team (Invitations).',
     'unchanged': 'Nothing had changed, so nothing was saved.',

@@ -34,6 +34,7 @@ NOT_EDITORS = {
     'trash/index.html': 'restore and delete buttons',
     'admin/invitations.html': 'a role and an optional address: nothing long to lose',
     'first_run/setup.html': 'a username and passwords: passwords are never kept',
+    'review/index.html': 'a short note, shown again when a decision cannot be made',
 }
 
 
@@ -43,6 +44,8 @@ OTHER_NOTICES = {
     'welcome': 'registering: no editor',
     'signed-in': 'signing in: no editor',
     'welcome-admin': 'the setup form: passwords are never kept',
+    'published': "the review queue's Publish button",
+    'sent-back': "the review queue's Send back button (its note is short)",
     'signed-out': 'signing out: no editor',
     'password-changed': 'the password form: passwords are never kept',
     'deleted': 'a delete button',

@@ -4,9 +4,10 @@ A post in the trash is not found here: its page, editor and history answer 404
 until it is restored (the trash's own queries are in `blog.queries.trash`).
 """
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
-from blog.models import TRASHED, Post, PostForm, Revision, User
+from blog.markdown import EXCERPT_SOURCE_CHARS
+from blog.models import PENDING, PUBLISHED, TRASHED, Post, PostForm, Revision, User
 from blog.queries import Prepared, sample
 
 _POST_WITH_AUTHOR = Prepared(
@@ -125,3 +126,64 @@ def remember_form(author_id, form_id, post_id):
             (PostForm.form_id == form_id))
      .execute())
     return PostForm.create(author=author_id, form_id=form_id, post=post_id)
+
+
+# Review -----------------------------------------------------------------------
+
+def pending_posts(limit, offset):
+    """Posts submitted for review with their authors, oldest submission first (the
+    partial index post_pending)."""
+    return (Post
+            .select(Post.id, Post.title, Post.submitted_at, Post.updated_at, Post.version,
+                    fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
+                    User.id, User.username, User.display_name)
+            .join(User, on=(Post.author == User.id))
+            .where(Post.status == PENDING)
+            .order_by(Post.submitted_at, Post.id)
+            .limit(limit)
+            .offset(offset))
+
+
+def pending_count():
+    """How many posts wait for review."""
+    return Post.select().where(Post.status == PENDING).count()
+
+
+def review(post_id, version, editor_id, now, status, note=''):
+    """An editor's decision on a pending post still at `version`: publish it
+    (status PUBLISHED; its first publication date is now) or send it back (DRAFT,
+    with `note` for its author). Returns the rows changed (0: it moved on)."""
+    values = {'status': status, 'review_note': note, 'reviewed_by': editor_id,
+              'updated_at': now, 'updated_by': editor_id, 'version': Post.version + 1}
+    if status == PUBLISHED:
+        # Raw SQL values inside a function: the field's own conversion to microseconds.
+        values['published_at'] = fn.COALESCE(Post.published_at, Post.published_at.db_value(now))
+    return (Post
+            .update(values)
+            .where((Post.id == post_id) &
+                   (Post.version == version) &
+                   (Post.status == PENDING))
+            .execute())
+
+
+# One's own posts (/me/posts) ---------------------------------------------------
+
+def own_posts(author_id, status, limit, offset):
+    """`author_id`'s posts in `status`, the latest change first (no bodies)."""
+    return (Post
+            .select(Post.id, Post.title, Post.status, Post.updated_at, Post.published_at,
+                    Post.submitted_at, Post.review_note)
+            .where((Post.author == author_id) &
+                   (Post.status == status))
+            .order_by(Post.updated_at.desc(), Post.id.desc())
+            .limit(limit)
+            .offset(offset))
+
+
+def own_counts(author_id):
+    """{status: how many of `author_id`'s posts have it}, from the author index."""
+    return dict(Post
+                .select(Post.status, fn.COUNT(Post.id))
+                .where(Post.author == author_id)
+                .group_by(Post.status)
+                .tuples())
