@@ -28,12 +28,14 @@ from blog.profiles import (
 from blog.queries import people, site
 from blog.render import render
 from blog.responses import see_other
+from blog.site import current_site
 from blog.urls import absolute_url, url
 from blog.versioning import CONFLICT, MISSING, SAVED, UNCHANGED
 
 PER_PAGE = 50
 FILTER_MAX = 100
 ROLE_LABELS = tuple((role, roles.LABELS[role]) for role in roles.ROLES)
+CHOOSE_ROLE = 'Choose contributor, author, editor or admin.'
 USER_FIELDS = PROFILE_FIELDS + (
     Field('role', 'Role', 'select', ROLE_LABELS),
     Field('is_active', 'Active (can sign in)', 'checkbox'),
@@ -79,7 +81,7 @@ def read_user_form():
 def role_errors(values):
     """A message beside the role select when it names no role."""
     if values['role'] not in roles.ROLES:
-        return {'role': 'Choose contributor, author, editor or admin.'}
+        return {'role': CHOOSE_ROLE}
     return {}
 
 
@@ -202,7 +204,8 @@ def read_settings_form(prefix=''):
     keys = site_settings.KEYS
     if prefix and any(prefix + key not in request.forms for key in keys):
         return None
-    values = site_settings.tidy({key: forms.field(prefix + key) for key in keys[:-1]})
+    values = site_settings.tidy({key: forms.field(prefix + key)
+                                 for key in site_settings.TEXT_KEYS})
     values['require_2fa'] = (forms.field(prefix + 'require_2fa') == '1' if prefix
                              else forms.checkbox('require_2fa'))
     return values
@@ -225,12 +228,12 @@ def _saved_by(row):
     return row.updated_by.name if row.updated_by_id else 'someone at the command line'
 
 
-@sessions.admin_required
+@sessions.allowed('site_settings', 'Only admins change the site settings.')
 def edit_settings():
     """GET: the site settings form. POST: save it (optimistic, merged, or 409)."""
     row = site.settings_row()
-    saved = {key: getattr(row, key) for key in site_settings.KEYS}
     if request.method == 'GET':
+        saved = {key: getattr(row, key) for key in site_settings.KEYS}
         return _settings_page(row, saved, row.version, {})
     version = forms.read_version()
     values = read_settings_form()
@@ -252,7 +255,6 @@ def edit_settings():
     return _settings_page(row, values, version, errors, status=422, base=base)
 
 
-INVITE_ROLES = tuple((role, roles.LABELS[role]) for role in roles.ROLES)
 INVITATIONS_PER_PAGE = 50
 
 
@@ -264,25 +266,28 @@ def invitation_list():
     if request.method == 'POST':
         values = {'role': forms.field('role').strip(), 'email': forms.field('email').strip()}
         if values['role'] not in roles.ROLES:
-            errors['role'] = 'Choose contributor, author, editor or admin.'
+            errors['role'] = CHOOSE_ROLE
         error = forms.email_error(values['email'])
         if error:
             errors['email'] = error
         if not errors:
             with write_transaction():
-                _, token = invitations.make(values['role'], values['email'],
-                                            sessions.current_user().id)
-            see_other(url('admin_invitations', made=token))
+                row, token = invitations.make(values['role'], values['email'],
+                                              sessions.current_user().id)
+            invitations.hold_link(current_site(), row.id, sessions.current_session(), token)
+            see_other(url('admin_invitations', made=row.id))
     page = forms.page_number()
     rows = list(people.invitation_list(INVITATIONS_PER_PAGE + 1,
                                        (page - 1) * INVITATIONS_PER_PAGE))
     if page > 1 and not rows:
         raise HTTPError(404, 'No such page.')
     made = forms.query('made')
-    made_row, problem = invitations.check(made) if made else (None, True)
-    link = None if problem else absolute_url('register', invite=made)
+    token = invitations.take_link(current_site(), made, sessions.current_session())
+    made_row = invitations.check(token)[0] if token else None
+    link = absolute_url('register', invite=token) if made_row else None
     return render('admin/invitations.html', status=422 if errors else 200, values=values,
-                  errors=errors, role_choices=INVITE_ROLES, link=link, made=made_row,
+                  errors=errors, role_choices=ROLE_LABELS, link=link, made=made_row,
+                  link_gone=bool(made) and link is None,
                   invitations=[(row, invitations.state(row))
                                for row in rows[:INVITATIONS_PER_PAGE]],
                   page=page, has_next=len(rows) > INVITATIONS_PER_PAGE,

@@ -308,8 +308,9 @@ def import_zip(args):
 
 def settings(args):
     """Print every setting, print one (KEY), or set one (KEY VALUE); a running server
-    sees the change within a second."""
-    _open(args)
+    sees the change within a second. Refuses a --db that does not exist (a typo
+    would otherwise make a new site)."""
+    _open_existing(args)
     if args.key is not None and args.key not in site_settings.KEYS:
         raise UsageError('unknown setting %r (settings: %s)'
                          % (args.key, ', '.join(site_settings.KEYS)))

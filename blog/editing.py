@@ -24,6 +24,7 @@ from blog.responses import see_other
 from blog.urls import url
 from blog.versioning import (
     CONFLICT,
+    INVALID,
     MISSING,
     SAVED,
     UNCHANGED,
@@ -32,6 +33,27 @@ from blog.versioning import (
 )
 
 CONTENT = ('title', 'body', 'status', 'tags')
+NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
+                 'will read it and publish it.')
+NOT_UNPUBLISHER = 'Only authors and editors can take a post back from the public.'
+PUBLISHED_TEXT = ('What readers see of a published post can only be changed by an author '
+                  'or an editor; ask one, or keep your version as a new draft.')
+
+
+def publish_errors(user, author_id, before, after):
+    """Errors when `user` may not make this change to what the public sees: publish,
+    unpublish, or change the text of a published post (`before`/`after`: the
+    post's content fields). Every save goes through here, merges and restores too."""
+    if roles.can(user, 'publish', author_id):
+        return {}
+    was, will = before['status'] == PUBLISHED, after['status'] == PUBLISHED
+    if will and not was:
+        return {'status': NOT_PUBLISHER}
+    if was and not will:
+        return {'status': NOT_UNPUBLISHER}
+    if was and any(before[name] != after[name] for name in CONTENT):
+        return {'form': PUBLISHED_TEXT}
+    return {}
 
 CONFLICT_FIELDS = (
     Field('title', 'Title'),
@@ -127,6 +149,9 @@ def save_post(post_id, version, values, user, html):
                    if current[name] != values[name]}
         if not changes:
             return SaveResult(UNCHANGED, post)
+        errors = publish_errors(user, post.author_id, current, values)
+        if errors:
+            return SaveResult(INVALID, post, errors=errors)
         post.version = version
         for name in CONTENT:
             setattr(post, name, values[name])
@@ -243,6 +268,8 @@ def finish_save(post_id, result, mine, user, notice='saved'):
         return conflict_page(result.row, mine, user, result.merge)
     if result.outcome == MISSING:
         raise HTTPError(404, 'This post was deleted.')
+    if result.outcome == INVALID:  # the editor shows these beside its fields first
+        raise HTTPError(403, ' '.join(result.errors.values()))
     if result.outcome == SAVED and result.merge is not None:
         notice = 'merged'
     see_other(url('post', post_id=post_id,

@@ -3,8 +3,9 @@
 
 The token is made when the app is built (`start()`, from create_app), lives only in
 that process's memory, and is compared in constant time. The page is a 404 for a
-wrong token and once any active admin exists, so nobody can tell from outside
-whether a site is set up. Making the admin checks again, in the transaction that
+wrong token and once any active admin exists. (An empty site's homepage does say
+that it has no admin yet, so that its owner knows what to do; the token stays
+secret.) Making the admin checks again, in the transaction that
 makes the account, that no other admin appeared meanwhile (`create-admin` at the
 command line, or a second browser): two racing setups make one admin.
 """

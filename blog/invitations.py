@@ -2,9 +2,11 @@
 
 An admin makes one at /admin/invitations (blog.admin); the link is
 `/register?invite=TOKEN` and works whatever the `registration` setting says
-(blog.auth). The token is 32 random bytes; only its SHA-256 is stored, so the link
-is shown once, right after it is made, and a copy of the database cannot be used
-to register. Using one is an UPDATE that only succeeds while it is unused and
+(blog.auth). The token is 32 random bytes; only its SHA-256 is stored, so a copy of
+the database cannot be used to register. The link is shown once, on the page its
+maker lands on right after making it: the token waits in this process's memory
+for that session (`hold_link`/`take_link`), never in a URL or the browser's history.
+Using one is an UPDATE that only succeeds while it is unused and
 unexpired, in the same transaction as the new account, so two people racing with
 one link make one account.
 """
@@ -57,6 +59,26 @@ def state(row, now=None):
     if row.used_at is not None:
         return USED
     return EXPIRED if row.expires_at <= (now or utcnow()) else 'pending'
+
+
+HELD_LINKS = 100  # links made and not yet shown, per process
+
+
+def hold_link(site, invitation_id, session, token):
+    """Keep a new invitation's token for the next page its maker loads, and for
+    nobody else: the link is then shown once, and never travels in a URL."""
+    held = site.invitation_links
+    while len(held) >= HELD_LINKS:
+        held.pop(next(iter(held)), None)
+    held[str(invitation_id)] = (session.token_hash, token)
+
+
+def take_link(site, invitation_id, session):
+    """The token held for `invitation_id` if `session` made it (once), else None."""
+    entry = site.invitation_links.pop(invitation_id or '', None)
+    if entry is None or session is None or entry[0] != session.token_hash:
+        return None
+    return entry[1]
 
 
 def use(invitation_id, user_id, now=None):

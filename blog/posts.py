@@ -13,6 +13,7 @@ from blog import forms, roles, sessions, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
+    NOT_PUBLISHER,
     can_edit,
     check_editable,
     create_post,
@@ -30,17 +31,13 @@ from blog.render import render
 from blog.responses import see_other
 from blog.tagging import normalize_tags
 from blog.urls import POST_ID, absolute_url, url
-from blog.versioning import MISSING
+from blog.versioning import INVALID, MISSING
 
 # The editor's limits and checks are shared with import (blog.forms).
 TITLE_MAX, BODY_MAX = forms.TITLE_MAX, forms.BODY_MAX
 normalize_body = forms.normalize_body
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
-
-
-NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
-                 'will read it and publish it.')
 
 
 def read_form(user=None, author_id=None):
@@ -143,7 +140,8 @@ def _post_page(post_id, user):
 
 
 def show(post_id):
-    """GET: one post. Drafts only for their author and admins (404 for others).
+    """GET: one post. Drafts and posts in review only for their author and the
+    editors (404 for others).
 
     Anonymous readers get a cached copy (with ETag/304) until the next write to
     any post or user.
@@ -155,7 +153,7 @@ def show(post_id):
 
 
 def _may_edit(user, post_id):
-    # The page shows its author and admins the post's controls: one page for all
+    # The page shows its author and the editors the post's controls: one page for all
     # who may edit it (cached_page's 'editor' variant), another for everyone else.
     if roles.can(user, 'edit') or may_edit_author(
             user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))):
@@ -190,6 +188,8 @@ def edit(post_id):
         choices = read_choices(version)
         version = forms.read_version('merge_base')
     result = save_or_merge(post.id, version, values, user, html, choices)
+    if result.outcome == INVALID:
+        return _form(422, values=shown, errors=result.errors, version=version, **context)
     if result.outcome == MISSING:
         return _rescue()
     return finish_save(post.id, result, shown, user)

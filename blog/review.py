@@ -47,24 +47,28 @@ def decide(post_id):
     post_id = int(post_id)
     version = forms.read_version()
     action = forms.field('action')
-    note = forms.normalize_body(forms.field('note')).strip()
+    page = forms.page_number()  # the queue page the form was on, to show it again
     if action not in ACTIONS:
         raise HTTPError(400, 'Choose publish or send back.')
-    errors = {}
-    if action == 'send-back' and not note:
-        errors['note'] = 'Tell the author what to change.'
-    elif len(note) > NOTE_MAX:
-        errors['note'] = 'A note can be at most %d characters (it has %d).' % (NOTE_MAX,
-                                                                            len(note))
-    if errors:
-        return _queue(1, errors, 422, note, post_id)
+    note = ''
+    if action == 'send-back':  # a note is only kept when sending back
+        note = forms.normalize_body(forms.field('note')).strip()
+        error = ('Tell the author what to change.' if not note
+                 else forms.length_error(note, NOTE_MAX, 'A note'))
+        if error:
+            return _queue(page, {'note': error}, 422, note, post_id)
     with write_transaction():
-        changed = post_queries.review(post_id, version, sessions.current_user().id,
-                                      utcnow(), ACTIONS[action],
-                                      note if action == 'send-back' else '')
+        post = post_queries.post_row(post_id)
+        if post is None:
+            raise HTTPError(404, 'There is no post here.')
+        changed = post.version == version and post_queries.review(
+            post_id, version, sessions.current_user().id, utcnow(), ACTIONS[action], note)
+        if changed:
+            # The version the editor read stays in the history, as for any save.
+            post_queries.add_revision(post_id, post.saved_data)
     if not changed:
-        return _queue(1, {'form': 'That post changed (or left the queue) after you '
-                                  'loaded this page: read it again below.'}, 409, note,
+        return _queue(page, {'form': 'That post changed (or left the queue) after you '
+                                     'loaded this page: read it again below.'}, 409, note,
                       post_id)
     see_other(url('review', notice='published' if action == 'publish' else 'sent-back'))
 

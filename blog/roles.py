@@ -56,12 +56,3 @@ def can(user, action, owner_id=None):
         return True
     return owner_id is not None and owner_id == user.id and at_least(user.role, rule.own)
 
-
-def least_role(action, own):
-    """The least role that may do `action` to one's own things (own=True) or to
-    anyone's; None when no role may."""
-    rule = PERMISSIONS[action]
-    if own:
-        candidates = [role for role in (rule.own, rule.any) if role is not None]
-        return min(candidates, key=rank) if candidates else None
-    return rule.any

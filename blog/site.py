@@ -37,6 +37,7 @@ class Site:
         self.front = None  # its front door (blog.front), when it serves the web
         self.setup_token = None  # while it has no admin (blog.first_run)
         self.last_settings = None  # the site settings last read (blog.site_settings)
+        self.invitation_links = {}  # made, not yet shown (blog.invitations)
 
     def activate(self):
         """Serve this site from the calling thread; returns the previous backend."""

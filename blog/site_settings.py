@@ -28,8 +28,8 @@ from blog.versioning import (
     SaveResult,
 )
 
-KEYS = ('site_name', 'site_description', 'registration', 'default_role', 'timezone',
-        'require_2fa')
+TEXT_KEYS = ('site_name', 'site_description', 'registration', 'default_role', 'timezone')
+KEYS = TEXT_KEYS + ('require_2fa',)
 REGISTRATION_MODES = ('open', 'invite', 'closed')
 DEFAULT_ROLES = ('contributor', 'author', 'editor')  # never admin: that is given by hand
 NAME_MAX = 100
@@ -70,7 +70,7 @@ def timezones():
 def tidy(values):
     """Values as they are stored: text on one line, runs of spaces as one."""
     tidied = dict(values)
-    for key in ('site_name', 'site_description', 'registration', 'default_role', 'timezone'):
+    for key in TEXT_KEYS:
         if key in tidied:
             tidied[key] = ' '.join(str(tidied[key]).split())
     return tidied
@@ -95,7 +95,9 @@ def errors(values):
         else 'Choose open, invite or closed.',
         'default_role': lambda v: None if v in DEFAULT_ROLES
         else 'Choose contributor, author or editor.',
-        'timezone': lambda v: None if len(v) <= TIMEZONE_MAX and v in timezones()
+        # UTC is always there, even on a machine without a time zone database.
+        'timezone': lambda v: None if v == 'UTC' or (len(v) <= TIMEZONE_MAX and
+                                                    v in timezones())
         else 'Use a time zone name such as UTC, Europe/Paris or America/New_York.',
         'require_2fa': lambda v: None if isinstance(v, bool) else 'Yes or no.',
     }

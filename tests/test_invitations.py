@@ -24,8 +24,11 @@ def invite(admin, role='editor', email=''):
     form['role'] = role
     form['email'] = email
     response = form.submit(status=303)
-    token = parse_qs(urlsplit(response.headers['Location']).query)['made'][0]
-    return token, response.follow()
+    made = parse_qs(urlsplit(response.headers['Location']).query)['made'][0]
+    assert made.isdigit()  # the invitation's id: the token never travels in a URL
+    page = response.follow()
+    link = page.html.find(id='invite-link')['value']
+    return parse_qs(urlsplit(link).query)['invite'][0], page
 
 
 def register(client, token, username='newbie', status=303):
@@ -55,6 +58,13 @@ def test_an_admin_makes_a_link_shown_once_and_stored_hashed(browser, people):
     assert row.expires_at - row.created_at == datetime.timedelta(days=7)
     listing = admin.get('/admin/invitations')
     assert listing.html.find(id='invite-link') is None  # only right after it is made
+    again = admin.get(page.request.url)  # reloading the page that showed it
+    assert again.html.find(id='invite-link') is None and 'shown once already' in again.text
+    # Another admin's session never sees a link someone else made.
+    other = browser('root')
+    form = other.get('/admin/invitations').forms['invitation-form']
+    made = form.submit(status=303).headers['Location']
+    assert browser('root').get(made).html.find(id='invite-link') is None
     assert 'open until' in listing.text and 'newbie@example.com' in listing.text
     assert admin.get('/admin/invitations?made=forged').html.find(id='invite-link') is None
 

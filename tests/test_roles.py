@@ -170,3 +170,55 @@ def test_the_trash_shows_everyones_posts_only_to_admins(client_for, team, role):
 def test_the_header_links_to_the_admin_area_for_admins_only(client_for, team, role):
     page = client_for(role).get('/')
     assert ('href="/admin/users"' in page.text) == (role == 'admin')
+
+
+@pytest.fixture
+def reviewed(client_for, make_user, make_post):
+    """carl (a contributor) wrote a post in two versions; an editor published it."""
+    carl = make_user('carl', role='contributor')
+    post = make_post(carl, title='Clean', body='Unreviewed spam', status=DRAFT)
+    client = client_for('carl')
+    form = client.get('/posts/%d/edit' % post.id).forms['post-form']
+    form['body'] = 'Clean words.'
+    form['status'] = 'pending'
+    form.submit(status=303)
+    with db.connection_context():
+        Post.update(status=PUBLISHED, published_at=utcnow(),
+                    version=Post.version + 1).where(Post.id == post.id).execute()
+    return client, post.id
+
+
+def saved(post_id):
+    with db.connection_context():
+        row = Post.get_by_id(post_id)
+    return row.status, row.body
+
+
+def test_a_contributor_cannot_restore_unreviewed_text_onto_a_published_post(reviewed):
+    client, post_id = reviewed
+    page = client.get('/posts/%d/revisions/1' % post_id)
+    form = next(f for f in page.forms.values() if f.action.endswith('/restore'))
+    form.submit(status=403)
+    assert saved(post_id) == (PUBLISHED, 'Clean words.')
+
+
+def test_a_contributor_cannot_change_or_unpublish_a_published_post(reviewed):
+    client, post_id = reviewed
+    form = client.get('/posts/%d/edit' % post_id).forms['post-form']
+    form['status'] = 'draft'
+    page = form.submit(status=422)
+    assert 'Only authors and editors can take a post back' in page.text
+    assert saved(post_id) == (PUBLISHED, 'Clean words.')
+
+
+def test_a_stale_tab_cannot_merge_unreviewed_text_into_a_published_post(reviewed, client_for):
+    client, post_id = reviewed
+    # A tab still open on version 1 (the draft), sent after the post was published:
+    # the merge would keep "published" (theirs) and take the body (mine).
+    token = csrf_from(client.get('/posts/%d/edit' % post_id))
+    page = client.post('/posts/%d/edit' % post_id, {
+        'csrf_token': token, 'version': '1', 'title': 'Clean', 'body': 'Unreviewed spam 2',
+        'status': 'draft', 'tags': ''}, status=422)
+    assert 'take a post back from the public' in page.text
+    assert 'Unreviewed spam 2' in page.text  # what was typed is kept
+    assert saved(post_id) == (PUBLISHED, 'Clean words.')

@@ -145,8 +145,18 @@ def run_cli(capsys, db_path, *args):
     return status, out, err
 
 
+def new_site(path):
+    """A migrated database at `path` (the command refuses one that does not exist)."""
+    from blog.config import Config
+    from blog.site import Site
+    site = Site(Config(db_path=path))
+    site.migrate()
+    site.close()
+    return path
+
+
 def test_the_command_line_shows_and_sets_settings(tmp_path, capsys):
-    path = str(tmp_path / 'site.db')
+    path = new_site(str(tmp_path / 'site.db'))
     status, out, _ = run_cli(capsys, path)
     assert status == 0
     assert out.splitlines() == ['site_name = Blog', 'site_description = ',
@@ -169,9 +179,15 @@ def test_the_command_line_shows_and_sets_settings(tmp_path, capsys):
     (('site_name', ''), 'site_name: Give the site a name.'),
 ])
 def test_bad_command_line_input_is_one_line_and_status_2(tmp_path, capsys, args, message):
-    status, out, err = run_cli(capsys, str(tmp_path / 'site.db'), *args)
+    status, out, err = run_cli(capsys, new_site(str(tmp_path / 'site.db')), *args)
     assert status == 2 and out == ''
     assert err.count('\n') == 1 and message in err, err
+
+
+def test_the_command_line_refuses_a_database_that_does_not_exist(tmp_path, capsys):
+    path = tmp_path / 'typo.db'
+    status, out, err = run_cli(capsys, str(path), 'registration', 'open')
+    assert status == 2 and 'no database at' in err and not path.exists()
 
 
 @pytest.mark.server

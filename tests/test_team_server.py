@@ -30,7 +30,9 @@ def invite(owner, role):
     status, headers, _ = owner.request('/admin/invitations', {
         'csrf_token': owner.csrf('/admin/invitations'), 'role': role, 'email': ''})
     assert status == 303
-    return parse_qs(urlsplit(headers['Location']).query)['made'][0]
+    page = owner.request(headers['Location'])[2]
+    link = re.search(r'id="invite-link"[^>]*value="([^"]+)"', page).group(1)
+    return parse_qs(urlsplit(link).query)['invite'][0]
 
 
 def join(server, token, username):
