@@ -167,3 +167,34 @@ def test_the_homepage_ordering_is_seeded_on_an_existing_database(tmp_path):
         assert db.execute_sql('SELECT published_at, post_id FROM author_latest'
                               ' WHERE author_id = 1').fetchall() == [(9, 4)]
     db.close_all()
+
+
+def test_a_site_with_users_keeps_open_registration_and_its_admins(tmp_path):
+    db = old_database(tmp_path, '0011_homepage_order', posts=3)
+    with db.connection_context():
+        db.execute_sql("INSERT INTO user (username, password, is_admin, created_at, "
+                       "updated_at) VALUES ('boss', 'x', 1, 0, 0)")
+        db.execute_sql("UPDATE post SET status = 'pending' WHERE id = 1")
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert applied[:4] == ['0012_site_settings', '0013_roles', '0014_invitations',
+                               '0015_review']
+        # It had users: it stays open, new accounts authors, as before settings.
+        assert db.execute_sql('SELECT site_name, registration, default_role, version '
+                              'FROM site_settings').fetchall() == [('Blog', 'open', 'author', 1)]
+        assert db.execute_sql('SELECT username, role FROM user ORDER BY id').fetchall() == [
+            ('a', 'author'), ('boss', 'admin')]
+        columns = {row[1] for row in db.execute_sql('PRAGMA table_info("user")')}
+        assert 'is_admin' not in columns
+        # A post already in review got its submission time.
+        assert db.execute_sql('SELECT submitted_at IS NOT NULL FROM post WHERE id = 1'
+                              ).fetchone() == (1,)
+    db.close_all()
+
+
+def test_a_new_site_is_invite_only_with_contributors(tmp_path):
+    db = SqliteBackend(str(tmp_path / 'new.db')).database
+    with db.connection_context():
+        Runner(db, directory=MIGRATIONS_DIR).up()
+        assert db.execute_sql('SELECT registration, default_role FROM site_settings'
+                              ).fetchall() == [('invite', 'contributor')]
+    db.close_all()
