@@ -12,9 +12,8 @@ from bottle import HTTPError
 
 from blog import forms
 from blog.cache import cached, cached_page
-from blog.markdown import plain_excerpt
 from blog.queries import readers
-from blog.render import render
+from blog.render import post_entry, render
 
 PER_PAGE = 20
 
@@ -22,11 +21,7 @@ PER_PAGE = 20
 def archive_entries(page):
     """(entries, has_next) for archive `page`: plain dicts for the template."""
     rows = list(readers.archive_posts(PER_PAGE + 1, (page - 1) * PER_PAGE))
-    entries = [{'id': post.id, 'title': post.title, 'published_at': post.published_at,
-                'excerpt': plain_excerpt(post.html_head), 'username': post.author.username,
-                'author_name': post.author.name}
-               for post in rows[:PER_PAGE]]
-    return entries, len(rows) > PER_PAGE
+    return [post_entry(post) for post in rows[:PER_PAGE]], len(rows) > PER_PAGE
 
 
 def _render(page):

@@ -23,27 +23,14 @@ from bottle import HTTPError
 
 from blog import accounts, forms, site_settings
 from blog.cache import cached, cached_page
-from blog.markdown import plain_excerpt
 from blog.queries import listings
-from blog.render import render
+from blog.render import post_entry, render
 
 PER_PAGE = 20
 FIRST_WINDOW = 2000  # newest published posts the first try looks at
 WINDOW_GROWTH = 8
 # Past this many posts a window costs more than walking the ordering.
 ORDERED_WINDOW = 20000
-
-
-def entry(post):
-    """A post row (with its author) as the plain dict the templates show."""
-    return {
-        'id': post.id,
-        'title': post.title,
-        'published_at': post.published_at,
-        'excerpt': plain_excerpt(post.html_head),
-        'username': post.author.username,
-        'author_name': post.author.name,
-    }
 
 
 def homepage_entries(page, per_page=None):
@@ -60,7 +47,7 @@ def homepage_entries(page, per_page=None):
         if len(rows) > per_page:  # enough authors in the window: exact
             break
         window *= WINDOW_GROWTH
-    return [entry(row) for row in rows[:per_page]], len(rows) > per_page
+    return [post_entry(row) for row in rows[:per_page]], len(rows) > per_page
 
 
 def index():

@@ -12,6 +12,7 @@ from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from blog import header, roles, sessions, site_settings
+from blog.markdown import plain_excerpt
 from blog.site import current_site
 from blog.urls import url
 
@@ -102,6 +103,19 @@ def build_env():
     env.globals['registration_open'] = registration_open
     env.globals['form_key'] = form_key
     return env
+
+
+def post_entry(post):
+    """A listed post (a row with `html_head` and its author) as the plain dict the
+    lists of posts show (the homepage, the archive)."""
+    return {
+        'id': post.id,
+        'title': post.title,
+        'published_at': post.published_at,
+        'excerpt': plain_excerpt(post.html_head),
+        'username': post.author.username,
+        'author_name': post.author.name,
+    }
 
 
 def registration_open():
