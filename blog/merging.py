@@ -22,6 +22,8 @@ import re
 from merge3 import Merge3
 from patiencediff import PatienceSequenceMatcher
 
+from blog.versioning import CONFLICT, UNCHANGED
+
 FENCE = re.compile(r'^ {0,3}(`{3,}|~{3,})')
 # Units in the differing middle of a side beyond which the sides are not aligned (a
 # bound on the work: a body of up to 600,000 characters can be as many one-character
@@ -197,3 +199,30 @@ def merge_fields(base, theirs, mine, names):
             if theirs[name] != base[name] and theirs[name] != mine[name]:
                 clashing.append(name)
     return merged, clashing
+
+
+def form_changes(row, version, values, base):
+    """What saving a whole-field form's `values` onto `row` (loaded at `version`,
+    with `base` the values it was loaded with) would do: (outcome, changes, merge).
+
+    `outcome` is UNCHANGED (nothing differs from the row, whatever the version),
+    CONFLICT (stale with no usable base, or a field changed on both sides, which
+    `merge['clashing']` names), or None: save `changes` ({name: (saved, new)}) at
+    row.version, merged from a stale form when `merge` is set.
+    """
+    changes = {name: (getattr(row, name), value) for name, value in values.items()
+               if getattr(row, name) != value}
+    if not changes:
+        return UNCHANGED, {}, None
+    if row.version == version:
+        return None, changes, None
+    if base is None or set(base) != set(values):
+        return CONFLICT, {}, None
+    theirs = {name: getattr(row, name) for name in values}
+    merged, clashing = merge_fields(base, theirs, values, list(values))
+    merge = {'saved_by': row.updated_by_id, 'clashing': clashing}
+    if clashing:
+        return CONFLICT, {}, merge
+    changes = {name: (theirs[name], value) for name, value in merged.items()
+               if theirs[name] != value}
+    return (None if changes else UNCHANGED), changes, merge

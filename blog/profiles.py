@@ -18,7 +18,6 @@ from blog.versioning import (
     INVALID,
     MISSING,
     SAVED,
-    UNCHANGED,
     ConflictDetectedException,
     SaveResult,
 )
@@ -112,24 +111,10 @@ def save_user(user_id, version, values, actor, check=None, after=None, base=None
             user = people.user_by_id(user_id)
             if user is None:
                 return SaveResult(MISSING)
-            changes = {name: (getattr(user, name), value) for name, value in values.items()
-                       if getattr(user, name) != value}
-            if not changes:
-                return SaveResult(UNCHANGED, user)
-            merge = None
-            if user.version != version:
-                theirs = {name: getattr(user, name) for name in values}
-                if base is None or set(base) != set(values):
-                    return SaveResult(CONFLICT, user)
-                merged, clashing = merging.merge_fields(base, theirs, values, list(values))
-                merge = {'saved_by': user.updated_by_id, 'clashing': clashing}
-                if clashing:
-                    return SaveResult(CONFLICT, user, merge=merge)
-                changes = {name: (theirs[name], value) for name, value in merged.items()
-                           if theirs[name] != value}
-                if not changes:
-                    return SaveResult(UNCHANGED, user)
-                version = user.version
+            outcome, changes, merge = merging.form_changes(user, version, values, base)
+            if outcome is not None:
+                return SaveResult(outcome, user, merge=merge)
+            version = user.version
             errors = {}
             email = changes.get('email', (None, None))[1]
             if email and people.email_taken(email, user.id).exists():

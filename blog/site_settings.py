@@ -23,7 +23,6 @@ from blog.site import current_site
 from blog.versioning import (
     CONFLICT,
     SAVED,
-    UNCHANGED,
     ConflictDetectedException,
     SaveResult,
 )
@@ -143,24 +142,10 @@ def save(version, values, actor_id, base=None):
     try:
         with write_transaction():
             row = site.settings_row()
-            changes = {key: (getattr(row, key), value) for key, value in values.items()
-                       if getattr(row, key) != value}
-            if not changes:
-                return SaveResult(UNCHANGED, row)
-            merge = None
-            if row.version != version:
-                theirs = {key: getattr(row, key) for key in values}
-                if base is None or set(base) != set(values):
-                    return SaveResult(CONFLICT, row)
-                merged, clashing = merging.merge_fields(base, theirs, values, list(values))
-                merge = {'saved_by': row.updated_by_id, 'clashing': clashing}
-                if clashing:
-                    return SaveResult(CONFLICT, row, merge=merge)
-                changes = {key: (theirs[key], value) for key, value in merged.items()
-                           if theirs[key] != value}
-                if not changes:
-                    return SaveResult(UNCHANGED, row)
-                version = row.version
+            outcome, changes, merge = merging.form_changes(row, version, values, base)
+            if outcome is not None:
+                return SaveResult(outcome, row, merge=merge)
+            version = row.version
             for key, (_, new) in changes.items():
                 setattr(row, key, new)
             row.updated_by = actor_id
