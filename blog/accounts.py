@@ -20,7 +20,7 @@ USERNAME_TAKEN = 'That username is taken. Please choose another.'
 def site_has_admin():
     """Whether the site has an active admin (cached per generation: a new user or
     role bumps it)."""
-    return cached(('has-admin',), lambda: people.other_active_admins(0).exists())
+    return cached(('has-admin',), people.any_active_admin)
 
 
 class Refused(Exception):

@@ -185,9 +185,10 @@ def edit_user(username):
     return _page(user, form_values(values), version, errors, status=422, base=base)
 
 
-REGISTRATION_CHOICES = (('open', 'Anyone'), ('invite', 'Only with an invitation'),
-                        ('closed', 'Nobody'))
-ROLE_CHOICES = (('contributor', 'Contributor'), ('author', 'Author'), ('editor', 'Editor'))
+MODE_LABELS = {'open': 'Anyone', 'invite': 'Only with an invitation', 'closed': 'Nobody'}
+REGISTRATION_CHOICES = tuple((mode, MODE_LABELS[mode])
+                             for mode in site_settings.REGISTRATION_MODES)
+ROLE_CHOICES = tuple((role, roles.LABELS[role]) for role in site_settings.DEFAULT_ROLES)
 SETTINGS_FIELDS = (
     Field('site_name', 'Site name'),
     Field('site_description', 'Description'),

@@ -30,7 +30,7 @@ TAKEN = 'An admin was made a moment ago (in another window, or at the command li
 def start(site):
     """Give `site` a setup token when it has no active admin (else None)."""
     with site.activated(), db.connection_context():
-        site.setup_token = None if people.other_active_admins(0).exists() else (
+        site.setup_token = None if people.any_active_admin() else (
             secrets.token_urlsafe(24))
 
 
@@ -46,7 +46,7 @@ def _check(token):
     expected = site.setup_token
     if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPError(404, 'There is nothing here.')
-    if people.other_active_admins(0).exists():
+    if people.any_active_admin():
         site.setup_token = None  # an admin was made some other way: the link is dead
         raise HTTPError(404, 'There is nothing here.')
 

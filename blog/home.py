@@ -21,7 +21,7 @@ sign-in but hides nothing an author published.
 
 from bottle import HTTPError
 
-from blog import accounts, forms, site_settings
+from blog import accounts, forms
 from blog.cache import cached, cached_page
 from blog.queries import listings
 from blog.render import post_entry, render
@@ -70,8 +70,7 @@ def _render(page):
     if page > 1 and not entries:
         raise HTTPError(404, 'There is no page %d.' % page)
     return render('home/index.html', entries=entries, page=page, has_next=has_next,
-                  has_admin=page > 1 or entries or accounts.site_has_admin(),
-                  registration_open=site_settings.current().registration == 'open')
+                  has_admin=page > 1 or entries or accounts.site_has_admin())
 
 
 def install(app):

@@ -15,38 +15,29 @@ published_at go to the higher id, as everywhere on the homepage.
 """
 
 
-REFRESH = '''
-        DELETE FROM "author_latest" WHERE "author_id" = :author AND :also;
-        INSERT INTO "author_latest" ("author_id", "published_at", "post_id")
-            SELECT "newest"."author_id", "newest"."latest", (
-                SELECT MAX("tied"."id") FROM "post" AS "tied"
-                WHERE "tied"."author_id" = "newest"."author_id"
-                  AND "tied"."status" = 'published'
-                  AND "tied"."published_at" = "newest"."latest")
-            FROM (SELECT "author_id", MAX("published_at") AS "latest" FROM "post"
-                  WHERE "author_id" = :author AND :also AND "status" = 'published'
-                  GROUP BY "author_id"
-                  HAVING "published_at" = MAX("published_at")) AS "newest";
-'''
-
-
-def refresh(author, also='1'):
-    """The statements that set `author`'s row from the shortcut (`author` is an SQL
-    expression, e.g. old."author_id"; nothing happens unless `also` holds); no row
-    when they have nothing published. Only ever given the constants below."""
-    return REFRESH.replace(':author', author).replace(':also', also)
-
-
-SEED = '''INSERT INTO "author_latest" ("author_id", "published_at", "post_id")
+# The shortcut, for the posts `:which` picks, into the ordering (ties: the higher id).
+LATEST = '''INSERT INTO "author_latest" ("author_id", "published_at", "post_id")
     SELECT "newest"."author_id", "newest"."latest", (
         SELECT MAX("tied"."id") FROM "post" AS "tied"
         WHERE "tied"."author_id" = "newest"."author_id"
           AND "tied"."status" = 'published'
           AND "tied"."published_at" = "newest"."latest")
     FROM (SELECT "author_id", MAX("published_at") AS "latest" FROM "post"
-          WHERE "status" = 'published'
+          WHERE :which AND "status" = 'published'
           GROUP BY "author_id"
           HAVING "published_at" = MAX("published_at")) AS "newest"'''
+
+CLEAR = 'DELETE FROM "author_latest" WHERE :which'
+SEED = LATEST.replace(':which', '1')  # every author (also what a bulk load reruns)
+
+
+def refresh(author, also='1'):
+    """The statements that set `author`'s row from the shortcut (`author` is an SQL
+    expression, e.g. old."author_id"; nothing happens unless `also` holds); no row
+    when they have nothing published. Only ever given the constants below."""
+    which = '"author_id" = :author AND :also'.replace(':author', author).replace(':also', also)
+    return ';\n'.join(sql.replace(':which', which) for sql in (CLEAR, LATEST)) + ';'
+
 
 INSERT_TRIGGER = '''CREATE TRIGGER "post_after_insert_latest" AFTER INSERT ON "post"
     WHEN new."status" = 'published' BEGIN

@@ -169,13 +169,18 @@ def admin_user_list(name_filter=''):
     return query
 
 
+def any_active_admin():
+    """True when the site has an active admin."""
+    return other_active_admins(None).exists()
+
+
 def other_active_admins(user_id):
-    """A query for the active admins other than user `user_id` (call .count())."""
-    return (User
-            .select(User.id)
-            .where((User.role == ADMIN) &
-                   User.is_active &
-                   (User.id != user_id)))
+    """A query for the active admins other than user `user_id` (None: all of them)."""
+    query = (User
+             .select(User.id)
+             .where((User.role == ADMIN) &
+                    User.is_active))
+    return query if user_id is None else query.where(User.id != user_id)
 
 
 def email_taken(email, user_id):
