@@ -26,7 +26,7 @@ from blog import authors as authors_view  # noqa: E402
 from blog import home  # noqa: E402
 from blog.config import Config  # noqa: E402
 from blog.db import db  # noqa: E402
-from blog.models import PUBLISHED, Post, User  # noqa: E402
+from blog.models import PUBLISHED, Post, User, utcnow  # noqa: E402
 from blog.queries import listings as queries  # noqa: E402
 from blog.site import Site  # noqa: E402
 
@@ -75,7 +75,7 @@ def top1_app_homepage():
 def top1_app_without_window():
     """The app's page-1 query with the window switched off: the shortcut over the
     whole covering index post_author_id, then the page joined back."""
-    return list(queries.homepage_posts(0, home.PER_PAGE + 1, None))
+    return list(queries.homepage_posts(0, home.PER_PAGE + 1, utcnow(), None))
 
 
 def top1_max_subquery():

@@ -10,6 +10,11 @@ those reads a cached page is served without touching SQLite at all: a query per
 request, cheap as it is, cost cached pages about half their requests/s under
 load (benchmarks/README.md).
 
+A generation is a pair: that count, and the moment the next scheduled post is due
+(blog.scheduling). Once that moment passes, the pair is read again, and the next
+due time makes a new generation: every process turns its pages over when a
+scheduled post goes out, with no write to tell it.
+
 Two layers use it:
 
 - `cached(key, producer)`: query results (the homepage's entries, say), shared by
@@ -31,6 +36,7 @@ from collections import OrderedDict
 
 from bottle import request, response
 
+from blog.db import NEVER
 from blog.site import current_site
 
 MAX_ENTRIES = 2000
@@ -75,7 +81,8 @@ class Cache:
         known, read_at, writes_then = self._known
         writes = self.backend.writes  # before the read: a commit after it forces another
         now = time.monotonic()
-        if known is None or writes != writes_then or now - read_at >= RECHECK_SECONDS:
+        if known is None or writes != writes_then or now - read_at >= RECHECK_SECONDS \
+                or _due(known):
             value = self.backend.generation()
             with self._lock:
                 # Generations only grow. A thread whose read began before another
@@ -91,7 +98,7 @@ class Cache:
         (this process committed since, or `RECHECK_SECONDS` passed)."""
         known, read_at, writes_then = self._known
         if (known is None or self.backend.writes != writes_then
-                or time.monotonic() - read_at >= RECHECK_SECONDS):
+                or time.monotonic() - read_at >= RECHECK_SECONDS or _due(known)):
             return None
         return known
 
@@ -141,6 +148,12 @@ class Cache:
     def bytes(self):
         """The estimated bytes held."""
         return self._bytes
+
+
+def _due(generation):
+    """True once the scheduled post a generation waits for is due (its time is
+    in microseconds of the wall clock, as published_at is stored)."""
+    return isinstance(generation, tuple) and time.time() * 1_000_000 >= generation[1]
 
 
 def request_generation():
@@ -198,7 +211,10 @@ def _page_digest(key):
 
 def page_etag(key, generation):
     """The ETag of public page `key` at `generation`."""
-    return '"%d-%s"' % (generation, _page_digest(key))
+    if isinstance(generation, tuple):  # (count, due): the due time only when there is one
+        count, due = generation
+        generation = '%d' % count if due == NEVER else '%d.%x' % (count, due)
+    return '"%s-%s"' % (generation, _page_digest(key))
 
 
 def _etag_matches(header, etag):

@@ -21,6 +21,8 @@ import threading
 
 from peewee import DatabaseProxy
 
+# The due time of "no scheduled post is waiting" in a cache generation (blog.cache).
+NEVER = 2 ** 63 - 1
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'migrations')
 
 _local = threading.local()

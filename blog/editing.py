@@ -14,11 +14,11 @@ for the few statements of the write.
 
 from bottle import HTTPError
 
-from blog import merging, roles, sessions
+from blog import merging, roles, scheduling, sessions, site_settings
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
-from blog.models import DRAFT, PUBLISHED, Post, utcnow
+from blog.models import DRAFT, PENDING, PUBLISHED, Post, utcnow
 from blog.queries import posts as post_queries
 from blog.responses import see_other
 from blog.urls import url
@@ -32,7 +32,7 @@ from blog.versioning import (
     SaveResult,
 )
 
-CONTENT = ('title', 'body', 'status', 'tags')
+CONTENT = ('title', 'body', 'status', 'tags', 'publish_at')
 NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
                  'will read it and publish it.')
 NOT_UNPUBLISHER = 'Only authors and editors can take a post back from the public.'
@@ -58,8 +58,10 @@ def publish_errors(user, author_id, before, after):
 CONFLICT_FIELDS = (
     Field('title', 'Title'),
     Field('body', 'Body (Markdown)', 'textarea'),
-    Field('status', 'Status', 'select', ((DRAFT, 'Draft'), (PUBLISHED, 'Published'))),
+    Field('status', 'Status', 'select', ((DRAFT, 'Draft'), (PENDING, 'Submit for review'),
+                                         (PUBLISHED, 'Published'))),
     Field('tags', 'Tags'),
+    Field('publish_at', 'Publish at (YYYY-MM-DDTHH:MM, the site\'s time zone)'),
 )
 
 
@@ -81,7 +83,7 @@ def check_editable(post):
     if post is None:
         raise HTTPError(404, 'There is no post here.')
     if not can_edit(sessions.current_user(), post):
-        if not post.is_published:
+        if not post.is_live:
             raise HTTPError(404, 'There is no post here.')
         raise HTTPError(403, 'Only the author of this post or an editor can change it.')
     return post
@@ -95,8 +97,10 @@ def load_editable(post_id):
 def form_values(row):
     """A post (or a dict of its fields) as the form and the conflict page show it."""
     get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    zone_name = site_settings.current().timezone
     return {'title': get('title'), 'body': get('body'), 'status': get('status'),
-            'tags': ', '.join(get('tags') or [])}
+            'tags': ', '.join(get('tags') or []),
+            'publish_at': scheduling.format_local(get('publish_at'), zone_name)}
 
 
 def render_body(body, errors, post=None):
@@ -122,9 +126,10 @@ def create_post(user, values, html, form_id=None):
             made = post_queries.post_made_by_form(user.id, form_id)
             if made is not None:
                 return made, False
+        published_at = scheduling.publication_time(values['status'], None,
+                                                   values.get('publish_at'), now)
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
-                    updated_by=user.id,
-                    published_at=now if values['status'] == PUBLISHED else None, **values)
+                    updated_by=user.id, published_at=published_at, **values)
         post.save_optimistic()
         if form_id:
             post_queries.remember_form(user.id, form_id, post.id)
@@ -155,6 +160,8 @@ def save_post(post_id, version, values, user, html):
         post.version = version
         for name in CONTENT:
             setattr(post, name, values[name])
+        post.published_at = scheduling.publication_time(
+            post.status, post.published_at, post.publish_at, utcnow())
         post.html = html
         post.updated_by = user.id
         try:
@@ -166,7 +173,7 @@ def save_post(post_id, version, values, user, html):
 
 
 MERGE_TRIES = 3  # merges in a row before a save that keeps losing races gets the 409
-MERGED_FIELDS = ('title', 'status', 'tags')
+MERGED_FIELDS = ('title', 'status', 'tags', 'publish_at')
 
 
 class Merge:

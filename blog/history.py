@@ -73,9 +73,10 @@ def restore(post_id, n):
     rev = _revision(post, n)
     version = forms.read_version()
     user = sessions.current_user()
-    # The status stays as it is now: restoring old text does not unpublish a post.
+    # The status and schedule stay as they are now: restoring old text does not
+    # unpublish a post or move its time.
     values = {'title': rev.title, 'body': rev.body, 'tags': list(rev.tags),
-              'status': post.status}
+              'status': post.status, 'publish_at': post.publish_at}
     errors = {}
     html = render_body(rev.body, errors, post)
     if errors:

@@ -15,6 +15,9 @@ the whole index took 87 ms and one index seek per user 21-45 ms (benchmarks/READ
 run 17). Results are cached per generation (blog.cache), and anonymous readers get
 whole cached pages and 304s.
 
+A scheduled post is left out until its time (the queries take the page's `now`), and
+an author whose latest post is scheduled shows their latest live one meanwhile.
+
 Deactivated authors are still listed: deactivation ends sessions and blocks
 sign-in but hides nothing an author published.
 """
@@ -23,6 +26,7 @@ from bottle import HTTPError
 
 from blog import accounts, forms
 from blog.cache import cached, cached_page
+from blog.models import utcnow
 from blog.queries import listings
 from blog.render import post_entry, render
 
@@ -38,12 +42,13 @@ def homepage_entries(page, per_page=None):
     per_page = per_page or PER_PAGE
     offset = (page - 1) * per_page
     window = max(FIRST_WINDOW, (offset + per_page + 1) * 10)
+    now = utcnow()  # one moment for every query of the page (scheduled posts)
     while True:
-        since = listings.window_start(window) if window < ORDERED_WINDOW else None
+        since = listings.window_start(window, now) if window < ORDERED_WINDOW else None
         if since is None:  # a deep page, or the window would be every post
-            rows = list(listings.ordered_homepage_posts(offset, per_page + 1))
+            rows = list(listings.ordered_homepage_posts(offset, per_page + 1, now))
             break
-        rows = list(listings.homepage_posts(offset, per_page + 1, since))
+        rows = list(listings.homepage_posts(offset, per_page + 1, now, since))
         if len(rows) > per_page:  # enough authors in the window: exact
             break
         window *= WINDOW_GROWTH

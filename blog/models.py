@@ -105,7 +105,10 @@ class Post(BaseModel, BaseVersionedModel):
     created_at = Timestamp()
     updated_at = Timestamp()
     updated_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
-    published_at = Timestamp(null=True, default=None)  # set when first published
+    # Set when first published (blog.scheduling.publication_time): a moment still
+    # ahead makes the post scheduled. publish_at is the moment its author asked for.
+    published_at = Timestamp(null=True, default=None)
+    publish_at = Timestamp(null=True, default=None)
     # Set while the post is in the trash (status TRASHED), None otherwise.
     trashed_status = CharField(max_length=10, null=True)
     deleted_at = Timestamp(null=True, default=None)
@@ -118,11 +121,24 @@ class Post(BaseModel, BaseVersionedModel):
 
     @property
     def is_published(self):
+        """Published, whether live or still scheduled."""
         return self.status == PUBLISHED
+
+    @property
+    def is_live(self):
+        """Published and its time has come: what readers see."""
+        return self.is_published and self.published_at is not None and \
+            self.published_at <= utcnow()
+
+    @property
+    def is_scheduled(self):
+        """Published for a moment still ahead."""
+        return self.is_published and not self.is_live
 
     def before_save_optimistic(self, changed):
         self.updated_at = utcnow()
         if self.status == PUBLISHED and self.published_at is None:
+            # The editor sets it (blog.scheduling); any other save publishes now.
             self.published_at = self.updated_at
 
 
@@ -135,6 +151,7 @@ class Revision(BaseModel):
     body = TextField()
     tags = JSONListField(default=list)
     status = CharField(max_length=10)
+    publish_at = Timestamp(null=True, default=None)
     saved_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
     saved_at = Timestamp()
 

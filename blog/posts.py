@@ -9,7 +9,7 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, roles, sessions, trashing
+from blog import forms, roles, scheduling, sessions, site_settings, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -25,7 +25,7 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT, PUBLISHED
+from blog.models import DRAFT, PUBLISHED, utcnow
 from blog.queries import posts as post_queries
 from blog.render import render
 from blog.responses import see_other
@@ -40,9 +40,10 @@ MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
 
 
-def read_form(user=None, author_id=None):
+def read_form(user=None, author_id=None, post=None):
     """The submitted post fields: (values, what the form shows, errors by field);
-    `status=published` is an error unless `user` may publish `author_id`'s posts."""
+    `status=published` is an error unless `user` may publish `author_id`'s posts.
+    `post` is the post edited (None for a new one): what `publish_at` changes."""
     title = forms.normalize_title(forms.field('title'))
     body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
@@ -53,9 +54,31 @@ def read_form(user=None, author_id=None):
         errors['status'] = NOT_PUBLISHER
     if tag_error:
         errors['tags'] = tag_error
-    values = {'title': title, 'body': body, 'status': status, 'tags': tags}
-    shown = dict(values, tags=tags_text if tag_error else ', '.join(tags))
+    publish_at, publish_text, publish_error = _read_publish_at(post)
+    if publish_error:
+        errors['publish_at'] = publish_error
+    values = {'title': title, 'body': body, 'status': status, 'tags': tags,
+              'publish_at': publish_at}
+    shown = dict(values, tags=tags_text if tag_error else ', '.join(tags),
+                 publish_at=publish_text)
     return values, shown, errors
+
+
+def _read_publish_at(post):
+    # (UTC time, text to show again, error). A post that has been out keeps its
+    # date, and a form without the field (an outside tool) keeps what is stored.
+    stored = post.publish_at if post is not None else None
+    zone_name = site_settings.current().timezone
+    now = utcnow()
+    if 'publish_at' not in request.forms or (post is not None and post.published_at is not None
+                                             and post.published_at <= now):
+        return stored, scheduling.format_local(stored, zone_name), None
+    text = forms.field('publish_at')
+    publish_at, error = scheduling.parse_local(text, zone_name)
+    error = error or scheduling.publish_at_error(publish_at, stored, now)
+    if error:
+        return None, text.strip()[:scheduling.INPUT_MAX], error
+    return publish_at, scheduling.format_local(publish_at, zone_name), None
 
 
 def _form(status=200, **context):
@@ -68,7 +91,16 @@ def _form(status=200, **context):
     user, post = sessions.current_user(), context['post']
     owner = post.author_id if post is not None else getattr(user, 'id', None)
     context['can_publish'] = roles.can(user, 'publish', owner)
+    context['schedule'] = _schedule(post)
     return render('posts/form.html', status=status, **context)
+
+
+def _schedule(post):
+    # What the editor says of the post's time: the site's zone, and whether it has
+    # been out (then its date stays, and the field is not offered).
+    published_at = post.published_at if post is not None else None
+    return {'zone': site_settings.current().timezone,
+            'out': published_at is not None and published_at <= utcnow()}
 
 
 def read_form_id():
@@ -102,7 +134,7 @@ def new():
     heading = 'Save your version as a new draft' if as_draft else 'New post'
     context = {'heading': heading, 'action': action, 'as_draft': as_draft}
     if request.method == 'GET':
-        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': ''}
+        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': '', 'publish_at': ''}
         return _form(values=shown, errors={}, form_id=new_form_id(), **context)
     user = sessions.current_user()
     values, shown, errors = read_form(user, user.id)
@@ -128,7 +160,7 @@ def new():
 
 def _post_page(post_id, user):
     post = post_queries.post_with_author(post_id)
-    if post is None or not (post.is_published or can_edit(user, post)):
+    if post is None or not (post.is_live or can_edit(user, post)):
         raise HTTPError(404, 'There is no post here.')
     merged_from = None
     if forms.query('notice') == 'merged' and can_edit(user, post):
@@ -140,8 +172,8 @@ def _post_page(post_id, user):
 
 
 def show(post_id):
-    """GET: one post. Drafts and posts in review only for their author and the
-    editors (404 for others).
+    """GET: one post. Drafts, posts in review and scheduled posts only for their
+    author and the editors (404 for others).
 
     Anonymous readers get a cached copy (with ETag/304) until the next write to
     any post or user.
@@ -173,7 +205,7 @@ def edit(post_id):
                'post': post}
     if request.method == 'GET':
         return _form(values=form_values(post), errors={}, version=post.version, **context)
-    values, shown, errors = read_form(user, post.author_id)
+    values, shown, errors = read_form(user, post.author_id, post)
     version = forms.read_version()
     if forms.field('preview'):
         errors.pop('title', None)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from blog import header, roles, sessions, site_settings
+from blog import header, roles, scheduling, sessions, site_settings
 from blog.markdown import plain_excerpt
 from blog.site import current_site
 from blog.urls import url
@@ -67,6 +67,16 @@ def format_datetime(value):
     return '%s, %s UTC' % (format_date(value), value.strftime('%H:%M'))
 
 
+def site_datetime(value):
+    """'27 Nov 2026, 11:49 Europe/Paris': a datetime in the site's time zone (what
+    scheduled times are typed in); '' for None."""
+    if value is None:
+        return ''
+    name = site_settings.current().timezone
+    local = value.replace(tzinfo=datetime.UTC).astimezone(scheduling.zone(name))
+    return '%s, %s %s' % (format_date(local), local.strftime('%H:%M'), name)
+
+
 def iso_datetime(value):
     """RFC 3339 in UTC, for <time datetime> and feeds."""
     if value is None:
@@ -96,6 +106,7 @@ def build_env():
     env.filters['date'] = format_date
     env.filters['datetime'] = format_datetime
     env.filters['isodate'] = iso_datetime
+    env.filters['sitetime'] = site_datetime
     env.globals['csrf_token'] = sessions.csrf_token
     env.globals['url'] = url
     env.globals['can'] = roles.can

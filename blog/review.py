@@ -10,7 +10,7 @@ so nobody publishes text they did not read.
 
 from bottle import HTTPError
 
-from blog import forms, sessions
+from blog import forms, scheduling, sessions
 from blog.db import write_transaction
 from blog.markdown import plain_excerpt
 from blog.models import DRAFT, PUBLISHED, utcnow
@@ -61,8 +61,12 @@ def decide(post_id):
         post = post_queries.post_row(post_id)
         if post is None:
             raise HTTPError(404, 'There is no post here.')
+        now, status = utcnow(), ACTIONS[action]
+        # The time its author asked for, if still ahead: publishing schedules it.
+        published_at = scheduling.publication_time(status, post.published_at,
+                                                   post.publish_at, now)
         changed = post.version == version and post_queries.review(
-            post_id, version, sessions.current_user().id, utcnow(), ACTIONS[action], note)
+            post_id, version, sessions.current_user().id, now, status, published_at, note)
         if changed:
             # The version the editor read stays in the history, as for any save.
             post_queries.add_revision(post_id, post.saved_data)

@@ -24,8 +24,9 @@ from playhouse.pool import PooledSqliteDatabase
 from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from blog import passwords
-from blog.db import MIGRATIONS_DIR, database
-from blog.models import PUBLISHED, Post, User
+from blog.db import MIGRATIONS_DIR, NEVER, database
+from blog.models import PUBLISHED, Post, User, utcnow
+from blog.queries import live
 from blog.sqlite_bulk import SqliteBulk
 
 PRAGMAS = {
@@ -85,6 +86,10 @@ class BlogDatabase(PooledSqliteDatabase):
         self.writes = next(self._commits)
 
 
+# The next due time reads one entry of the partial index post_published.
+_GENERATION = """SELECT generation, (
+  SELECT MIN(published_at) FROM post WHERE status = 'published' AND published_at > ?)
+FROM site_state WHERE id = 1"""
 _RANKED = """
 WITH cand(id) AS MATERIALIZED (
   SELECT rowid FROM post_search WHERE post_search MATCH ?1 ORDER BY rowid DESC LIMIT ?2),
@@ -96,7 +101,7 @@ tagged(id) AS MATERIALIZED (
 SELECT post.id, 1 + 10 * (post.id IN (SELECT id FROM titled))
                   + 4 * (post.id IN (SELECT id FROM tagged)) AS score,
        EXISTS (SELECT 1 FROM cand LIMIT 1 OFFSET ?2 - 1)
-FROM cand JOIN post ON post.id = cand.id WHERE post.status = ?5
+FROM cand JOIN post ON post.id = cand.id WHERE post.status = ?5 AND post.published_at <= ?8
 ORDER BY score DESC, post.published_at DESC, post.id DESC LIMIT ?6 OFFSET ?7"""
 _WORD = re.compile(r'\w+')
 
@@ -194,9 +199,11 @@ class SqliteBackend(SqliteBulk):
         self.database.execute_sql('SELECT 1').fetchone()
 
     def generation(self):
-        """The cache generation now in the database."""
-        cursor = self.database.execute_sql('SELECT generation FROM site_state WHERE id = 1')
-        return cursor.fetchone()[0]
+        """The cache generation now in the database: (the count every public write
+        bumps, the microsecond the next scheduled post is due or NEVER)."""
+        now = Post.published_at.db_value(utcnow())
+        row = self.database.execute_sql(_GENERATION, (now,)).fetchone()
+        return row[0], NEVER if row[1] is None else row[1]
 
     def migrate(self):
         """Apply pending migrations; returns their names."""
@@ -267,21 +274,22 @@ class SqliteBackend(SqliteBulk):
         parser.tokens = kept
         return parser.translate(), dropped, unstarred
 
-    def search_ranked(self, match, candidates, offset, limit):
-        """(post id, score) of the published posts `offset` to `offset + limit` among
+    def search_ranked(self, match, candidates, offset, limit, now):
+        """(post id, score) of the posts live at `now`, `offset` to `offset + limit` among
         the newest `candidates` matches of `match`, best first (ties: newest first),
         and whether there were more matches than that.
 
         The index is walked backwards (cheap for any word); nothing counts or bm25()
         ranks every match (bm25 reads each term's whole doclist). Score: title 10,
-        tags 4, body 1. Drafts take a place: they can shorten an answer, never slow it.
+        tags 4, body 1. Drafts and scheduled posts take a place: they can shorten an
+        answer, never slow it.
         One statement returning the page only: fetching the candidates row by row
         released Python's lock for each, and four searches at once then ran slower
         together than one alone (benchmarks/README.md, runs 15 and 16).
         """
         rows = self.database.execute_sql(_RANKED, (
             match, candidates, '"title": (%s)' % match, '"tags": (%s)' % match,
-            PUBLISHED, limit, offset)).fetchall()
+            PUBLISHED, limit, offset, Post.published_at.db_value(now))).fetchall()
         return [(post_id, score) for post_id, score, _ in rows], bool(rows and rows[0][2])
 
     def search_results(self, match, ids, marks, snippet_tokens):
@@ -310,5 +318,5 @@ class SqliteBackend(SqliteBulk):
                        # `+ 0` keeps the IN list out of the index's hands.
                        (PostSearch.rowid >= min(ids)) & (PostSearch.rowid <= max(ids)) &
                        (PostSearch.rowid + 0).in_(ids) &
-                       (Post.status == PUBLISHED))
+                       live())
                 .dicts())

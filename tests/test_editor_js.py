@@ -176,7 +176,8 @@ def test_text_typed_in_the_editor_survives_closing_the_browser(site, chromium, d
     fill(driver, {'body': 'Typed, never saved.'})
     copy = wait_for_copy(driver, 'root:%s/edit' % post_path, 'body', 'Typed, never saved.')
     assert copy['version'] == 1
-    assert set(copy['fields']) == {'title', 'body', 'status', 'tags'}  # no token, no hidden
+    # No token, nothing hidden.
+    assert set(copy['fields']) == {'title', 'body', 'status', 'tags', 'publish_at'}
 
     chromium.restart()  # the browser closes with the text unsaved
     driver = chromium.driver

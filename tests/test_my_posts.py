@@ -1,5 +1,7 @@
 """/me/posts: one's own posts by state, with counts."""
 
+import datetime
+
 import pytest
 
 from blog.db import db
@@ -14,6 +16,8 @@ def mine(people, make_post):
         'draft': make_post(alice, title='A draft', status=DRAFT),
         'pending': make_post(alice, title='In review', status=PENDING),
         'published': make_post(alice, title='Out there'),
+        'scheduled': make_post(alice, title='Coming soon',
+                               published_at=utcnow() + datetime.timedelta(hours=2)),
         'trash': make_post(alice, title='Thrown away'),
     }
     make_post(people['bob'], title='Not hers', status=DRAFT)
@@ -23,6 +27,7 @@ def mine(people, make_post):
 
 
 @pytest.mark.parametrize('state, title', [('draft', 'A draft'), ('pending', 'In review'),
+                                          ('scheduled', 'Coming soon'),
                                           ('published', 'Out there'),
                                           ('trash', 'Thrown away')])
 def test_each_state_lists_only_my_posts_in_it_with_counts(browser, mine, state, title):
@@ -32,7 +37,8 @@ def test_each_state_lists_only_my_posts_in_it_with_counts(browser, mine, state, 
     assert titles == [title]
     assert 'Not hers' not in page.text
     tabs = {a.get_text(' ', strip=True) for a in main.select('.tabs a')}
-    assert tabs == {'Drafts (1)', 'In review (1)', 'Published (1)', 'Trash (1)'}
+    assert tabs == {'Drafts (1)', 'In review (1)', 'Scheduled (1)', 'Published (1)',
+                    'Trash (1)'}
     current = main.select_one('.tabs a[aria-current="page"]')
     assert current['href'] == '/me/posts?state=%s' % state
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from blog.db import db
-from blog.models import DRAFT, PUBLISHED, Post
+from blog.models import DRAFT, PUBLISHED, Post, utcnow
 from blog.search import mark_up
 from tests import browser
 from tests.conftest import PASSWORD, ROOT, csrf_from
@@ -395,7 +395,7 @@ def test_ranking_never_counts_or_bm25_ranks_every_match(client, alice, make_post
         conn = db.connection()
         conn.set_trace_callback(statements.append)
         try:
-            ranked, more = backend().search_ranked('"kayaks"', 50, 0, 21)
+            ranked, more = backend().search_ranked('"kayaks"', 50, 0, 21, utcnow())
         finally:
             conn.set_trace_callback(None)
     assert [score for _, score in ranked] == [11] and not more

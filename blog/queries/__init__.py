@@ -11,13 +11,26 @@ seam (`blog.db.backend()`), not here.
 - `throttles`: the throttle's counters (blog.throttle).
 - `site`: the site settings row.
 
-`Prepared` runs a hot query without peewee building its SQL again each time.
+`live()` is what every public query asks of a post: published, and its time come
+(a scheduled post stays out until then; blog.scheduling). `Prepared` runs a hot
+query without peewee building its SQL again each time.
 """
 
 import datetime
 import weakref
 
 from blog.db import db
+from blog.models import PUBLISHED, Post, utcnow
+
+
+def live(now=None, published_at=None):
+    """The condition for posts readers see at `now` (default: this moment): published,
+    and not scheduled for later. `published_at` is the column to bound (a copy of the
+    post's date, such as post_tag's, which is NULL while the post is unpublished)."""
+    now = utcnow() if now is None else now
+    if published_at is not None:
+        return published_at <= now
+    return (Post.status == PUBLISHED) & (Post.published_at <= now)
 
 
 def delete_expired(key, expires_at, now, batch):

@@ -8,14 +8,15 @@ from peewee import SQL, fn
 from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
 from blog.models import PUBLISHED, AuthorLatest, Post, User
+from blog.queries import live
 
 
-def window_start(newest):
-    """published_at of the `newest`-th newest published post; None when there are
+def window_start(newest, now):
+    """published_at of the `newest`-th newest post live at `now`; None when there are
     fewer (then a window from it would be every published post)."""
     row = (Post
            .select(Post.published_at)
-           .where(Post.status == PUBLISHED)
+           .where(live(now))
            .order_by(Post.published_at.desc())
            .limit(1)
            .offset(newest - 1)
@@ -23,20 +24,23 @@ def window_start(newest):
     return None if row is None else row.published_at
 
 
-def latest_per_author(since=None):
-    """Each author's latest published_at: the GROUP BY/HAVING shortcut.
+def latest_per_author(now, since=None, authors=None):
+    """Each author's latest published_at up to `now`: the GROUP BY/HAVING shortcut.
 
     Rows: author_id, latest. Without `since` SQLite walks the covering index
     post_author_id (author_id, status, published_at); with it, only published
     posts from `since` on, through the covering index post_published_author
     (published_at, author_id) from migration 0003. Every author with a post in
-    that window gets their true latest date (it is in the window too).
+    that window gets their true latest date (it is in the window too). `authors`
+    (a subquery of ids) limits it to those authors.
     """
     query = (Post
              .select(Post.author, fn.MAX(Post.published_at).alias('latest'))
-             .where(Post.status == PUBLISHED)
+             .where(live(now))
              .group_by(Post.author)
              .having(Post.published_at == fn.MAX(Post.published_at)))
+    if authors is not None:
+        query = query.where(Post.author.in_(authors))
     if since is not None:
         # Marked selective: the planner then range-scans the date index instead of
         # walking the whole author index (SQLite has no statistics to know better,
@@ -45,37 +49,50 @@ def latest_per_author(since=None):
     return query
 
 
-def homepage_posts(offset, limit, since=None):
-    """One page of the homepage, from the shortcut: each author's latest published
-    post, newest first.
-
-    The shortcut gives each author's latest date (over the window from `since`, or
-    every post); a correlated MAX(id) on the author index picks the post (ties in
-    published_at go to the higher id); the page is then joined back to post and user
-    for its few rows only.
-    """
-    latest = latest_per_author(since).alias('latest')
+def _latest_posts(now, since=None, authors=None):
+    # (latest, post_id) per author from the shortcut: a correlated MAX(id) on the
+    # author index picks the post (ties in published_at go to the higher id).
+    latest = latest_per_author(now, since, authors).alias('latest')
     tied = Post.alias('tied')
     newest_id = (tied
                  .select(fn.MAX(tied.id))
                  .where((tied.author == latest.c.author_id) &
                         (tied.status == PUBLISHED) &
                         (tied.published_at == latest.c.latest)))
-    page = (latest
-            .select_from(latest.c.latest, newest_id.alias('post_id'))
-            .order_by(latest.c.latest.desc(), SQL('"post_id"').desc())
+    return latest.select_from(latest.c.latest, newest_id.alias('post_id'))
+
+
+def homepage_posts(offset, limit, now, since=None):
+    """One page of the homepage at `now`, from the shortcut: each author's latest
+    live post, newest first.
+
+    The shortcut gives each author's latest date (over the window from `since`, or
+    every post); the page is then joined back to post and user for its few rows only.
+    """
+    page = (_latest_posts(now, since)
+            .order_by(SQL('"latest"').desc(), SQL('"post_id"').desc())
             .limit(limit)
             .offset(offset)
             .alias('page'))
     return _page_rows(page)
 
 
-def ordered_homepage_posts(offset, limit):
+def ordered_homepage_posts(offset, limit, now):
     """The same page from the ordering the shortcut seeded (`AuthorLatest`): a walk
-    of its index, for deep pages, where the shortcut would cover most posts."""
-    page = (AuthorLatest
-            .select(AuthorLatest.published_at.alias('latest'), AuthorLatest.post_id)
-            .order_by(AuthorLatest.published_at.desc(), AuthorLatest.post_id.desc())
+    of its index, for deep pages, where the shortcut would cover most posts.
+
+    The ordering holds each author's latest published post, scheduled ones too (no
+    write happens when one comes due). The few authors whose row is still ahead of
+    `now` are answered by the shortcut over their own posts instead, merged in.
+    """
+    ahead = (AuthorLatest
+             .select(AuthorLatest.author_id)
+             .where(AuthorLatest.published_at > now))
+    due = (AuthorLatest
+           .select(AuthorLatest.published_at.alias('latest'), AuthorLatest.post_id)
+           .where(AuthorLatest.published_at <= now))
+    page = ((due + _latest_posts(now, authors=ahead))
+            .order_by(SQL('"latest"').desc(), SQL('"post_id"').desc())
             .limit(limit)
             .offset(offset)
             .alias('page'))
@@ -108,7 +125,7 @@ def _listed_name():
 
 
 def authors_page(offset, limit):
-    """Users with at least one published post, by name (A-Z, case-insensitive).
+    """Users with at least one live post, by name (A-Z, case-insensitive).
 
     Walks the index user_listed_name in order, checking each user on the covering
     index post_author_id, and stops when the page is full.
@@ -116,7 +133,7 @@ def authors_page(offset, limit):
     published = (Post
                  .select(Post.id)
                  .where((Post.author == User.id) &
-                        (Post.status == PUBLISHED)))
+                        live()))
     return (User
             .select(User.id, User.username, User.display_name, User.bio)
             .where(fn.EXISTS(published))
@@ -140,7 +157,7 @@ def top_posts_per_author(author_ids, n=3):
                       fn.RANK().over(partition_by=[Post.author],
                                      order_by=[Post.published_at.desc(), Post.id.desc()])
                       .alias('rnk'))
-              .where((Post.status == PUBLISHED) &
+              .where(live() &
                      (Post.author.in_(list(author_ids))))
               .alias('ranked'))
     return (Post
@@ -153,10 +170,10 @@ def top_posts_per_author(author_ids, n=3):
 
 
 def published_counts(author_ids):
-    """{author_id: number of published posts} for `author_ids`."""
+    """{author_id: number of live posts} for `author_ids`."""
     query = (Post
              .select(Post.author, fn.COUNT(Post.id).alias('n'))
-             .where((Post.status == PUBLISHED) &
+             .where(live() &
                     (Post.author.in_(list(author_ids))))
              .group_by(Post.author)
              .tuples())
@@ -172,12 +189,12 @@ def author_by_username(username):
 
 
 def author_posts(author_id, offset, limit):
-    """An author's published posts, newest first, with the start of their HTML."""
+    """An author's live posts, newest first, with the start of their HTML."""
     return (Post
             .select(Post.id, Post.title, Post.published_at,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'))
             .where((Post.author == author_id) &
-                   (Post.status == PUBLISHED))
+                   live())
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(limit)
             .offset(offset))

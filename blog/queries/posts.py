@@ -8,7 +8,7 @@ from peewee import JOIN, fn
 
 from blog.markdown import EXCERPT_SOURCE_CHARS
 from blog.models import PENDING, PUBLISHED, TRASHED, Post, PostForm, Revision, User
-from blog.queries import Prepared, sample
+from blog.queries import Prepared, live, sample
 
 _POST_WITH_AUTHOR = Prepared(
     lambda post_id: (Post
@@ -78,7 +78,8 @@ def add_revision(post_id, saved):
     """Keep `saved` (a post's row values, as loaded) as a Revision of the post."""
     return Revision.create(post=post_id, version=saved['version'], title=saved['title'],
                            body=saved['body'], tags=saved['tags'], status=saved['status'],
-                           saved_by=saved['updated_by'], saved_at=saved['updated_at'])
+                           publish_at=saved['publish_at'], saved_by=saved['updated_by'],
+                           saved_at=saved['updated_at'])
 
 
 def user_by_id(user_id):
@@ -89,9 +90,9 @@ def user_by_id(user_id):
 
 
 def version_values(post_id, version):
-    """Title, body, status and tags of version `version` of a post (the row itself
-    when that is its version, else the revision that kept it), or None."""
-    fields = ('title', 'body', 'status', 'tags')
+    """Title, body, status, tags and publish_at of version `version` of a post (the
+    row itself when that is its version, else the revision that kept it), or None."""
+    fields = ('title', 'body', 'status', 'tags', 'publish_at')
     post = Post.get_or_none(Post.id == post_id)
     if post is not None and post.version == version:
         return {name: getattr(post, name) for name in fields}
@@ -149,15 +150,13 @@ def pending_count():
     return Post.select().where(Post.status == PENDING).count()
 
 
-def review(post_id, version, editor_id, now, status, note=''):
+def review(post_id, version, editor_id, now, status, published_at, note=''):
     """An editor's decision on a pending post still at `version`: publish it
-    (status PUBLISHED; its first publication date is now) or send it back (DRAFT,
-    with `note` for its author). Returns the rows changed (0: it moved on)."""
+    (status PUBLISHED, out at `published_at`) or send it back (DRAFT, with `note`
+    for its author). Returns the rows changed (0: it moved on)."""
     values = {'status': status, 'review_note': note, 'reviewed_by': editor_id,
-              'updated_at': now, 'updated_by': editor_id, 'version': Post.version + 1}
-    if status == PUBLISHED:
-        # Raw SQL values inside a function: the field's own conversion to microseconds.
-        values['published_at'] = fn.COALESCE(Post.published_at, Post.published_at.db_value(now))
+              'updated_at': now, 'updated_by': editor_id, 'version': Post.version + 1,
+              'published_at': published_at}
     return (Post
             .update(values)
             .where((Post.id == post_id) &
@@ -168,22 +167,48 @@ def review(post_id, version, editor_id, now, status, note=''):
 
 # One's own posts (/me/posts) ---------------------------------------------------
 
-def own_posts(author_id, status, limit, offset):
-    """`author_id`'s posts in `status`, the latest change first (no bodies)."""
-    return (Post
-            .select(Post.id, Post.title, Post.status, Post.updated_at, Post.published_at,
-                    Post.submitted_at, Post.review_note)
-            .where((Post.author == author_id) &
-                   (Post.status == status))
-            .order_by(Post.updated_at.desc(), Post.id.desc())
-            .limit(limit)
-            .offset(offset))
+SCHEDULED = 'scheduled'  # not a status: published, for a moment still ahead
 
 
-def own_counts(author_id):
-    """{status: how many of `author_id`'s posts have it}, from the author index."""
-    return dict(Post
-                .select(Post.status, fn.COUNT(Post.id))
-                .where(Post.author == author_id)
-                .group_by(Post.status)
-                .tuples())
+def own_posts(author_id, state, limit, offset, now):
+    """`author_id`'s posts in `state` (a status, or SCHEDULED), no bodies: the latest
+    change first; scheduled ones by their time, the soonest first; published ones
+    (live at `now`) the newest first."""
+    query = (Post
+             .select(Post.id, Post.title, Post.status, Post.updated_at, Post.published_at,
+                     Post.submitted_at, Post.review_note)
+             .where(Post.author == author_id)
+             .limit(limit)
+             .offset(offset))
+    if state == SCHEDULED:
+        return (query
+                .where((Post.status == PUBLISHED) &
+                       (Post.published_at > now))
+                .order_by(Post.published_at, Post.id))
+    if state == PUBLISHED:
+        return (query
+                .where(live(now))
+                .order_by(Post.published_at.desc(), Post.id.desc()))
+    return (query
+            .where(Post.status == state)
+            .order_by(Post.updated_at.desc(), Post.id.desc()))
+
+
+def own_counts(author_id, now):
+    """{state: how many of `author_id`'s posts are in it} (statuses and SCHEDULED),
+    from the author index."""
+    counts = dict(Post
+                  .select(Post.status, fn.COUNT(Post.id))
+                  .where(Post.author == author_id)
+                  .group_by(Post.status)
+                  .tuples())
+    scheduled = (Post
+                 .select()
+                 .where((Post.author == author_id) &
+                        (Post.status == PUBLISHED) &
+                        (Post.published_at > now))
+                 .count())
+    if scheduled:
+        counts[SCHEDULED] = scheduled
+        counts[PUBLISHED] -= scheduled
+    return counts

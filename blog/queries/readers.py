@@ -5,15 +5,16 @@ from peewee import fn
 
 from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
-from blog.models import PUBLISHED, TRASHED, Post, PostTag, User
+from blog.models import TRASHED, Post, PostTag, User, utcnow
+from blog.queries import live
 
 
 def published_posts():
-    """Published posts with their authors, newest first (ties: the later id)."""
+    """Live posts with their authors, newest first (ties: the later id)."""
     return (Post
             .select(Post, User)
             .join(User, on=(Post.author == User.id))
-            .where(Post.status == PUBLISHED)
+            .where(live())
             .order_by(Post.published_at.desc(), Post.id.desc()))
 
 
@@ -32,7 +33,7 @@ def tag_published_posts(tag, limit, offset=0):
     ids = (PostTag
            .select(PostTag.post)
            .where((PostTag.tag == tag) &
-                  PostTag.published_at.is_null(False))
+                  live(published_at=PostTag.published_at))
            .order_by(PostTag.published_at.desc(), PostTag.post.desc())
            .limit(limit)
            .offset(offset))
@@ -50,7 +51,7 @@ def archive_posts(limit, offset=0):
     """
     ids = (Post
            .select(Post.id)
-           .where(Post.status == PUBLISHED)
+           .where(live())
            .order_by(Post.published_at.desc(), Post.id.desc())
            .limit(limit)
            .offset(offset))
@@ -64,11 +65,11 @@ def archive_posts(limit, offset=0):
 
 
 def tag_exists(tag):
-    """True when at least one published post carries `tag` (drafts' tags stay private)."""
+    """True when at least one live post carries `tag` (drafts' tags stay private)."""
     return (PostTag
             .select(PostTag.post)
             .where((PostTag.tag == tag) &
-                   PostTag.published_at.is_null(False))
+                   live(published_at=PostTag.published_at))
             .exists())
 
 
@@ -82,10 +83,10 @@ def search_expression(text, max_terms, max_prefixes, min_prefix):
 
 
 def search_ranked(match, candidates, offset, limit):
-    """(post id, score) of the best published matches among the newest `candidates`
+    """(post id, score) of the best live matches among the newest `candidates`
     matches of `match`, best first, from `offset` (at most `limit`), and whether
     more matches than the candidates exist."""
-    return backend().search_ranked(match, candidates, offset, limit)
+    return backend().search_ranked(match, candidates, offset, limit, utcnow())
 
 
 def search_results(match, ids, snippet_tokens=24):
@@ -97,10 +98,10 @@ def search_results(match, ids, snippet_tokens=24):
 
 
 def sitemap_posts():
-    """(id, updated_at) of published posts, oldest id first (stable chunks)."""
+    """(id, updated_at) of live posts, oldest id first (stable chunks)."""
     return (Post
             .select(Post.id, Post.updated_at)
-            .where(Post.status == PUBLISHED)
+            .where(live())
             .order_by(Post.id))
 
 
@@ -108,7 +109,7 @@ def sitemap_authors():
     """Usernames of authors with a published post, in order."""
     published = (Post
                  .select(Post.id)
-                 .where((Post.author == User.id) & (Post.status == PUBLISHED)))
+                 .where((Post.author == User.id) & live()))
     return (User
             .select(User.username)
             .where(fn.EXISTS(published))
@@ -123,7 +124,7 @@ def sitemap_tags():
     published = (tagged
                  .select(tagged.post)
                  .join(Post, on=(tagged.post == Post.id))
-                 .where((tagged.tag == tags.c.tag) & (Post.status == PUBLISHED)))
+                 .where((tagged.tag == tags.c.tag) & live()))
     return (PostTag
             .select(tags.c.tag)
             .from_(tags)
@@ -146,10 +147,10 @@ def export_posts(author=None):
 
 
 def latest_published_update():
-    """When a published post last changed (None when there is none)."""
+    """When a live post last changed (None when there is none)."""
     value = (Post
              .select(fn.MAX(Post.updated_at))
-             .where(Post.status == PUBLISHED)
+             .where(live())
              .scalar())
     return Post.updated_at.python_value(value) if isinstance(value, int) else value
 
