@@ -2,13 +2,17 @@
 settings page, invitations in each registration mode, each role's permissions, and
 the review round trip."""
 
+import os
 import re
+import subprocess
+import sys
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.server import Browser, Server
+from tests.server import ROOT, Browser, Server
 
 pytestmark = pytest.mark.server
 
@@ -121,3 +125,23 @@ def test_a_team_from_the_first_admin_to_a_reviewed_post(tmp_path):
         status, _, page = Browser(server.url).request('/posts/%d' % post_id)
         assert status == 200 and 'Short.' in page
         assert 'Needs review' in Browser(server.url).request('/archive')[2]
+
+
+def test_the_command_line_changes_a_setting_a_running_server_shows_within_a_second(tmp_path):
+    db_path = str(tmp_path / 'cli.db')
+    with Server(db_path) as server:
+        reader = Browser(server.url)
+        assert 'Blog' in reader.request('/')[2]
+        for _ in range(3):  # the homepage is now in the page caches
+            reader.request('/')
+        done = subprocess.run(
+            [sys.executable, os.path.join(ROOT, 'run.py'), 'settings', 'site_name',
+             'Named Outside', '--db', db_path],
+            cwd=ROOT, check=True, capture_output=True, text=True)
+        assert 'site_name = Named Outside' in done.stdout
+        changed_at = time.monotonic()
+        while 'Named Outside' not in reader.request('/')[2]:
+            assert time.monotonic() - changed_at < 1.0, 'not seen within a second'
+            time.sleep(0.05)
+        feed = reader.request('/feed.atom')[2]
+        assert '<title type="text">Named Outside</title>' in feed
