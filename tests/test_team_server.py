@@ -144,4 +144,4 @@ def test_the_command_line_changes_a_setting_a_running_server_shows_within_a_seco
             assert time.monotonic() - changed_at < 1.0, 'not seen within a second'
             time.sleep(0.05)
         feed = reader.request('/feed.atom')[2]
-        assert '<title type="text">Named Outside</title>' in feed
+        assert '<title type="text">Named Outside: latest posts</title>' in feed
