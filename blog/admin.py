@@ -262,8 +262,11 @@ INVITATIONS_PER_PAGE = 50
 @sessions.allowed('invite', 'Only admins make invitations.')
 def invitation_list():
     """GET: make an invitation (role, optional email) and see the ones made.
-    POST: make one; 303 back to this page, which shows its link once."""
+    POST: make one; 303 back to this page, which shows its link once. POST with
+    `action=withdraw` and `invitation` (an id): withdraw an unused one."""
     values, errors = {'role': roles.AUTHOR, 'email': ''}, {}
+    if request.method == 'POST' and forms.field('action') == 'withdraw':
+        return _withdraw()
     if request.method == 'POST':
         values = {'role': forms.field('role').strip(), 'email': forms.field('email').strip()}
         if values['role'] not in roles.ROLES:
@@ -293,6 +296,22 @@ def invitation_list():
                                for row in rows[:INVITATIONS_PER_PAGE]],
                   page=page, has_next=len(rows) > INVITATIONS_PER_PAGE,
                   valid_days=invitations.VALID_DAYS)
+
+
+def _withdraw():
+    # 303 back with a notice; 404 for no such invitation, 409 when it was used first.
+    invitation_id = forms.field('invitation').strip()
+    if not invitation_id.isdigit() or len(invitation_id) > 18:
+        raise HTTPError(404, 'There is no such invitation.')
+    with write_transaction():
+        done = invitations.withdraw(int(invitation_id))
+        row = None if done else people.invitation_by_id(int(invitation_id))
+    if not done and row is None:
+        raise HTTPError(404, 'There is no such invitation.')
+    if not done:
+        raise HTTPError(409, 'That invitation was used (or withdrawn) before you '
+                             'withdrew it: reload the list to see who used it.')
+    see_other(url('admin_invitations', notice='withdrawn'))
 
 
 def install(app):

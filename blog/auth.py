@@ -43,6 +43,9 @@ INVITE_PROBLEMS = {
     invitations.USED: (410, 'This invitation has been used',
                        'Each invitation makes one account. If it was yours, sign in; '
                        'otherwise ask for a new one.'),
+    invitations.WITHDRAWN: (410, 'This invitation was withdrawn',
+                            'Whoever made it took it back. Ask them for a new one if it '
+                            'was meant for you.'),
     invitations.EXPIRED: (410, 'This invitation has expired',
                           'Invitations are valid for %d days. Ask for a new one.'
                           % invitations.VALID_DAYS),

@@ -6,9 +6,10 @@ An admin makes one at /admin/invitations (blog.admin); the link is
 the database cannot be used to register. The link is shown once, on the page its
 maker lands on right after making it: the token waits in this process's memory
 for that session (`hold_link`/`take_link`), never in a URL or the browser's history.
-Using one is an UPDATE that only succeeds while it is unused and
-unexpired, in the same transaction as the new account, so two people racing with
-one link make one account.
+Using one is an UPDATE that only succeeds while it is unused, unexpired and not
+withdrawn, in the same transaction as the new account, so two people racing with
+one link make one account. An admin may withdraw a link nobody has used (`withdraw`):
+it then says so, like a used one.
 """
 
 import datetime
@@ -20,7 +21,7 @@ from blog.queries import people
 
 VALID_DAYS = 7
 TOKEN_MAX = 100  # longer is never one of ours; refuse before hashing
-UNKNOWN, USED, EXPIRED = 'unknown', 'used', 'expired'
+UNKNOWN, USED, EXPIRED, WITHDRAWN = 'unknown', 'used', 'expired', 'withdrawn'
 
 
 def token_hash(token):
@@ -41,24 +42,31 @@ def make(role, email, creator_id, now=None):
 
 def check(token, now=None):
     """(invitation, None) for a usable token, else (invitation or None, UNKNOWN,
-    USED or EXPIRED)."""
+    USED, WITHDRAWN or EXPIRED)."""
     if not token or len(token) > TOKEN_MAX:
         return None, UNKNOWN
     row = people.invitation_by_hash(token_hash(token))
     if row is None:
         return None, UNKNOWN
-    if row.used_at is not None:
-        return row, USED
-    if row.expires_at <= (now or utcnow()):
-        return row, EXPIRED
-    return row, None
+    problem = state(row, now)
+    return row, None if problem == PENDING else problem
+
+
+PENDING = 'pending'
 
 
 def state(row, now=None):
-    """'pending', 'used' or 'expired', for the admins' list."""
+    """PENDING, USED, WITHDRAWN or EXPIRED, for the admins' list."""
     if row.used_at is not None:
         return USED
-    return EXPIRED if row.expires_at <= (now or utcnow()) else 'pending'
+    if row.revoked_at is not None:
+        return WITHDRAWN
+    return EXPIRED if row.expires_at <= (now or utcnow()) else PENDING
+
+
+def withdraw(invitation_id, now=None):
+    """Withdraw an unused invitation; False when it was used or withdrawn first."""
+    return people.withdraw_invitation(invitation_id, now or utcnow()) == 1
 
 
 HELD_LINKS = 100  # links made and not yet shown, per process

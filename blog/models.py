@@ -234,6 +234,7 @@ class Invitation(BaseModel):
     expires_at = Timestamp()
     used_at = Timestamp(null=True, default=None)
     used_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    revoked_at = Timestamp(null=True, default=None)  # withdrawn by an admin (0018)
 
 
 class AuditEntry(BaseModel):

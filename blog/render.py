@@ -29,6 +29,7 @@ NOTICES = {
     'saved': 'Saved.',
     'published': 'Published.',
     'sent-back': 'Sent back to its author as a draft, with your note.',
+    'withdrawn': 'The invitation is withdrawn: its link now says so and makes no account.',
     'welcome-admin': 'Welcome! You are this site’s admin. Name it here, then invite your '
                      'team (Invitations).',
     'unchanged': 'Nothing had changed, so nothing was saved.',

@@ -163,3 +163,64 @@ def test_tokens_are_long_and_random(app, people):
     with db.connection_context():
         tokens = {invitations.make('author', '', None)[1] for _ in range(20)}
     assert len(tokens) == 20 and all(re.fullmatch(r'[A-Za-z0-9_-]{43}', t) for t in tokens)
+
+
+def withdraw_form(admin_page, invitation_id):
+    for form in admin_page.forms.values():
+        if 'invitation' in form.fields and form['invitation'].value == str(invitation_id):
+            return form
+    return None
+
+
+def test_an_admin_withdraws_an_unused_link(browser, people):
+    root = browser('root')
+    token, _ = invite(root, 'editor', 'wrong@example.org')
+    opened = browser(None).get('/register?invite=%s' % token)  # opened before, sent after
+    with db.connection_context():
+        row = Invitation.get()
+    page = root.get('/admin/invitations')
+    answer = withdraw_form(page, row.id).submit(status=303)
+    assert answer.headers['Location'] == '/admin/invitations?notice=withdrawn'
+    listed = answer.follow()
+    assert 'The invitation is withdrawn' in listed.text
+    assert 'withdrawn' in listed.html.find('table').text
+    assert withdraw_form(listed, row.id) is None  # nothing left to withdraw
+    with db.connection_context():
+        assert Invitation.get_by_id(row.id).revoked_at is not None
+    visitor = browser(None)
+    assert 'was withdrawn' in visitor.get('/register?invite=%s' % token, status=410).text
+    form = opened.forms['register-form']
+    form['username'] = 'late'
+    form['password'] = form['password_confirm'] = PASSWORD
+    assert 'was withdrawn' in form.submit(status=410).text
+    assert user('late') is None
+
+
+def test_a_used_link_cannot_be_withdrawn_and_unknown_ones_are_404(browser, people):
+    root = browser('root')
+    token, _ = invite(root, 'author')
+    with db.connection_context():
+        row = Invitation.get()
+    page = root.get('/admin/invitations')
+    stale = withdraw_form(page, row.id)
+    register(browser(None), token, 'quick')
+    assert 'was used' in stale.submit(status=409).text
+    with db.connection_context():
+        assert Invitation.get_by_id(row.id).revoked_at is None
+    for bad in ('999', 'x', '1' * 40):
+        root.post('/admin/invitations', {'csrf_token': csrf_from(page), 'action': 'withdraw',
+                                         'invitation': bad}, status=404)
+    assert user('quick').role == 'author'
+
+
+@pytest.mark.parametrize('who', [None, 'alice'])
+def test_only_admins_withdraw(browser, people, who):
+    token, page = invite(browser('root'))
+    with db.connection_context():
+        row = Invitation.get()
+    client = browser(who)
+    csrf = csrf_from(client.get('/login' if who is None else '/settings'))
+    client.post('/admin/invitations', {'csrf_token': csrf, 'action': 'withdraw',
+                                       'invitation': str(row.id)}, status=[303, 403])
+    with db.connection_context():
+        assert Invitation.get_by_id(row.id).revoked_at is None

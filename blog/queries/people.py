@@ -221,12 +221,29 @@ def invitation_by_hash(token_hash):
 
 def use_invitation(invitation_id, user_id, now):
     """Mark an unused, unexpired invitation used by `user_id`; 1 when this call
-    did, 0 when it was used (or expired) first."""
+    did, 0 when it was used (or expired, or withdrawn) first."""
     return (Invitation
             .update(used_at=now, used_by=user_id)
             .where((Invitation.id == invitation_id) &
                    Invitation.used_at.is_null() &
+                   Invitation.revoked_at.is_null() &
                    (Invitation.expires_at > now))
+            .execute())
+
+
+def invitation_by_id(invitation_id):
+    """The invitation `invitation_id`, or None."""
+    return Invitation.get_or_none(Invitation.id == invitation_id)
+
+
+def withdraw_invitation(invitation_id, now):
+    """Withdraw an invitation nobody has used yet; 1 when this call did, 0 when it
+    was used or withdrawn first (or is not there)."""
+    return (Invitation
+            .update(revoked_at=now)
+            .where((Invitation.id == invitation_id) &
+                   Invitation.used_at.is_null() &
+                   Invitation.revoked_at.is_null())
             .execute())
 
 
