@@ -198,3 +198,20 @@ def test_a_new_site_is_invite_only_with_contributors(tmp_path):
         assert db.execute_sql('SELECT registration, default_role FROM site_settings'
                               ).fetchall() == [('invite', 'contributor')]
     db.close_all()
+
+
+def test_posts_from_before_scheduling_stay_as_they_were(tmp_path):
+    db = old_database(tmp_path, '0015_review', posts=3)
+    with db.connection_context():
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0017_scheduling' in applied and '0018_invitation_withdrawal' in applied
+        # Nobody asked for a time: every post keeps its date, and the revision too.
+        assert db.execute_sql('SELECT id, published_at, publish_at FROM post ORDER BY id'
+                              ).fetchall() == [(1, 1, None), (2, 2, None), (3, 3, None)]
+        assert db.execute_sql('SELECT publish_at FROM revision').fetchall() == [(None,)]
+        columns = {row[1] for row in db.execute_sql('PRAGMA table_info("invitation")')}
+        assert 'revoked_at' in columns
+        Runner(db, directory=MIGRATIONS_DIR).down(target='0015_review')
+        columns = {row[1] for row in db.execute_sql('PRAGMA table_info("post")')}
+        assert 'publish_at' not in columns
+    db.close_all()
