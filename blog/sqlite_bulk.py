@@ -43,17 +43,26 @@ class SqliteBulk:
 
     def _rebuild_search_index(self):
         """FTS5 'rebuild' from the post table, with a 64 MiB term buffer while it runs
-        (half the time of the 1 MiB default at 1M posts), then the default again."""
+        (half the time of the 1 MiB default at 1M posts), then the default again;
+        then 'optimize', which merges the rebuild's segments into one.
+
+        Without it the rebuild leaves a level of segments (seven at 1M posts) that the
+        next live writes push past FTS5's crisis-merge limit: one ordinary publish
+        then merged the whole index, 43,902 pages (171 MiB of WAL, the write lock held
+        meanwhile) where a publish otherwise writes 30 to 100 pages. Optimizing here
+        costs the load about 8 s at 1M posts (benchmarks/README.md, "Search index
+        merges")."""
         db = self.database
         try:
             db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
                            (FTS5_HASHSIZE_BULK,))
         except DatabaseError:  # an SQLite before the option: rebuild at the default
             db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-            return
-        db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
-        db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
-                       (FTS5_HASHSIZE_DEFAULT,))
+        else:
+            db.execute_sql("INSERT INTO post_search (post_search) VALUES ('rebuild')")
+            db.execute_sql("INSERT INTO post_search (post_search, rank) VALUES ('hashsize', ?)",
+                           (FTS5_HASHSIZE_DEFAULT,))
+        db.execute_sql("INSERT INTO post_search (post_search) VALUES ('optimize')")
 
     def next_ids(self):
         """(first free user id, first free post id), inside a write transaction."""

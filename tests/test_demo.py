@@ -146,3 +146,14 @@ def test_bad_arguments_are_one_line_and_status_2(tmp_path, capsys):
         main(['demo', '--db', str(tmp_path / 'x.db'), '--authors', '0'])
     assert exc.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_bulk_load_leaves_the_search_index_in_one_segment(tmp_path, monkeypatch, capsys):
+    # A tiny term buffer makes the rebuild write many segments, as 1M posts do at the
+    # real one; left so, a later ordinary publish pays for merging them all.
+    monkeypatch.setattr(sqlite_bulk, 'FTS5_HASHSIZE_BULK', 4096)
+    path = tmp_path / 'merged.db'
+    assert main(['demo', '--db', str(path), '--authors', '3', '--posts', '300']) == 0
+    assert rows(path, 'SELECT COUNT(DISTINCT segid) FROM post_search_idx') == [(1,)]
+    assert rows(path, "SELECT COUNT(*) FROM post_search WHERE post_search MATCH 'sqlite'"
+                ) != [(0,)]
