@@ -49,9 +49,16 @@ def mark_up(text):
     Markers a post itself contains (it could hold the private-use characters) are
     paired the same way, so the worst they can do is highlight a few words.
     """
+    text = _CONTROLS.sub('', text or '')
+    markers = _MARKERS.findall(text)
+    if markers == [OPEN, CLOSE] * (len(markers) // 2):
+        # Balanced, as highlight() and snippet() make them: escape it all at once
+        # (escaping leaves the private-use markers alone), then swap them.
+        marked = str(escape(text)).replace(OPEN, '<mark>').replace(CLOSE, '</mark>')
+        return Markup(marked)  # noqa: S704 (escaped above)  # nosec B704
     parts = []
     inside = False
-    for piece in _MARKERS.split(_CONTROLS.sub('', text or '')):
+    for piece in _MARKERS.split(text):
         if piece == OPEN:
             if not inside:
                 parts.append('<mark>')

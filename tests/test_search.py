@@ -179,6 +179,8 @@ def test_markers_in_a_post_cannot_unbalance_markup(client, alice, make_post):
     ('plain', 'plain'),
     ('<b>&\ue000hit\ue001', '&lt;b&gt;&amp;<mark>hit</mark>'),
     ('\ue001\ue000a\ue000b', '<mark>ab</mark>'),
+    ('\ue000a<\ue001 & \ue000b\ue001', '<mark>a&lt;</mark> &amp; <mark>b</mark>'),
+    ('\ue000\ue000a\ue001\ue001', '<mark>a</mark>'),
     ('a\x00b\x07c', 'abc'),
     ('', ''),
     (None, ''),
