@@ -14,7 +14,9 @@
    search's p99, is the median of its rounds. Groups (`--only`): `anonymous` (/,
    a post, /authors, an author; a big tag, the site and author feeds, /archive),
    `signed-in` (the same pages with the session cookie), `search` (`the` and a
-   rarer word), `cold`.
+   rarer word, each as one repeated search, which the cache of recent searches
+   answers after the first, and as a new search on every request, `-zq<n>` leaving
+   out a word no post has), `cold`.
 4. Times cold pages: a post is published (a real INSERT through the schema's
    triggers, which bumps the cache generation), then the page is fetched once. The
    INSERT comes from this process, which the server notices within
@@ -36,6 +38,8 @@ RSS < 150 MB.
 import argparse
 import collections
 import http.client
+import itertools
+import json
 import os
 import platform
 import re
@@ -44,6 +48,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -147,12 +152,37 @@ def _ms(text):
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
+# A URL holding UNIQUE asks for a new number in its place on every request (a search
+# no cache has seen: wrk runs this script, each thread counting from its own base).
+UNIQUE = '{n}'
+UNIQUE_SCRIPT = '''
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("base", threads * 100000000)
+end
+local n = 0
+function request()
+  n = n + 1
+  return wrk.format(nil, (PATH:gsub("{n}", tostring(base + n))))
+end
+'''
+
+
 def wrk(url, duration, connections, threads, headers=()):
     """(requests/s, p50 ms, p99 ms, non-2xx/3xx count) from one wrk run."""
     extra = [arg for header in headers for arg in ('-H', '%s: %s' % header)]
-    out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % connections, '-d%ds' % duration,
-                          '--latency', *extra, url], capture_output=True, text=True,
-                         check=True).stdout
+    with tempfile.NamedTemporaryFile('w', suffix='.lua') as script:
+        if UNIQUE in url:
+            parts = urlsplit(url)
+            path = parts.path + '?' + parts.query
+            script.write('PATH = %s\n%s' % (json.dumps(path), UNIQUE_SCRIPT))
+            script.flush()
+            extra += ['-s', script.name]
+            url = '%s://%s/' % (parts.scheme, parts.netloc)
+        out = subprocess.run(['wrk', '-t%d' % threads, '-c%d' % connections,
+                              '-d%ds' % duration, '--latency', *extra, url],
+                             capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)
 
 
@@ -170,13 +200,15 @@ def python_load(url, duration, connections, threads, headers=()):
     parts = urlsplit(url)
     latencies, bad, lock = [], [0], threading.Lock()
     deadline = time.monotonic() + duration
+    numbers = itertools.count(1)
 
     def client():
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         mine = []
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            conn.request('GET', parts.path + ('?' + parts.query if parts.query else ''),
+            path = parts.path + ('?' + parts.query if parts.query else '')
+            conn.request('GET', path.replace(UNIQUE, str(next(numbers))),
                          headers=dict(headers))
             resp = conn.getresponse()
             resp.read()
@@ -333,6 +365,11 @@ def plan(base, targets, groups, cookie):
         for word in ('the', targets['rare_word']):
             pages.append(Page('/search?q=%s' % word, base + '/search?q=' + quote(word), (),
                               'search_p99_ms'))
+            # The same search made new for every request (leaving out a word no post
+            # has): what it costs past the cache of recent searches.
+            pages.append(Page('/search?q=%s -zq<n> (uncached)' % word,
+                              base + '/search?q=' + quote(word + ' -zq') + UNIQUE, (),
+                              'search_p99_ms'))
     # Anonymous first, then signed in, then search: each group's pages side by side.
     return sorted(pages, key=lambda page: (page.headers != (), page.bar == 'search_p99_ms'))
 
@@ -340,7 +377,7 @@ def plan(base, targets, groups, cookie):
 def planned_pages(groups):
     """How many pages the chosen groups load."""
     return (len(PAGES) * (('anonymous' in groups) + ('signed-in' in groups))
-            + 2 * ('search' in groups))
+            + 4 * ('search' in groups))
 
 
 def estimate_seconds(groups, rounds, duration, cold_runs):

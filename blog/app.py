@@ -239,6 +239,7 @@ def create_app(config=None):
                 throttle=Throttle(config.throttle_window, config.throttle_per_user,
                                   config.throttle_per_address),
                 sessions=sessions.Known(backend, RECHECK_SECONDS))
+    site.search_cache = Cache(backend, search.CACHED_SEARCHES, search.CACHED_BYTES)
     for name in site.migrate():
         log.info('applied migration %s', name)
     _sweep_trash(site)

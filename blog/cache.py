@@ -169,14 +169,16 @@ def _enabled():
     return current_site().config.cache_pages
 
 
-def cached(key, producer):
-    """`producer()`'s result, cached under `key` until the next public write.
+def cached(key, producer, store=None):
+    """`producer()`'s result, cached under `key` until the next public write, in the
+    site's cache (or in `store`, a Cache of its own: keys that readers choose, such as
+    searches, then only ever push out each other).
 
     With caching off in the config (tests of the uncached path), always produces.
     """
     if not _enabled():
         return producer()
-    cache = current_site().cache
+    cache = store if store is not None else current_site().cache
     generation = request_generation()
     value = cache.get(key, generation)
     if value is None:

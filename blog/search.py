@@ -7,8 +7,10 @@ only. What a reader types goes through the backend's `search_expression()`, whic
 turns search-box syntax (quotes, -word, OR, parentheses, stray punctuation) into a
 valid expression, bounded in terms and prefix terms (MAX_TERMS, MAX_PREFIXES,
 MIN_PREFIX); results are ranked among the newest CANDIDATES matches only, so a
-common word costs what a rare one does. An OperationalError is still caught as a last resort and
-answered with a friendly page.
+common word costs what a rare one does. A page of results is kept until the next
+public write (or the next scheduled post's moment) in a cache of its own, bounded in
+entries and bytes: a search many readers make is run once. An OperationalError is
+still caught as a last resort and answered with a friendly page.
 
 Highlighting: the backend's highlight and snippet wrap matches in two private-use
 characters; the text is escaped first and only then are balanced marker pairs
@@ -22,9 +24,11 @@ from markupsafe import Markup, escape
 from peewee import OperationalError
 
 from blog import forms
+from blog.cache import cached
 from blog.models import person_name
 from blog.queries import readers
 from blog.render import render
+from blog.site import current_site
 
 PER_PAGE = 20
 MAX_QUERY = 200  # characters; the search box has the same maxlength
@@ -36,6 +40,10 @@ MAX_TERMS = 8
 MAX_PREFIXES = 2
 MIN_PREFIX = 3  # characters before the *
 CANDIDATES = 1000
+# Recent searches' pages, kept until the next public write in a cache of their own
+# (what readers type can only push out other searches, never the site's pages).
+CACHED_SEARCHES = 500
+CACHED_BYTES = 8 * 1024 * 1024
 
 OPEN, CLOSE = readers.SEARCH_MARK_OPEN, readers.SEARCH_MARK_CLOSE
 _MARKERS = re.compile('([%s%s])' % (OPEN, CLOSE))
@@ -142,7 +150,9 @@ def search():
         context['error'] = 'Type one or more words to search for.'
         return render('search/index.html', **context)
     try:
-        context['results'], context['has_next'], context['more'] = _results(match, page)
+        context['results'], context['has_next'], context['more'] = cached(
+            ('search', match, page, CANDIDATES), lambda: _results(match, page),
+            store=current_site().search_cache)
     except OperationalError:
         # web_query() should make this impossible; never let a query be a 500.
         context['error'] = ("We couldn't understand that search. "

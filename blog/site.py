@@ -27,6 +27,7 @@ class Site:
         self.backend = backend or open_backend(config)
         # The web's parts (blog.app.create_app makes them); the command line has none.
         self.cache = cache
+        self.search_cache = None  # results of recent searches (blog.search)
         self.throttle = throttle
         if throttle is not None:
             # Its counts live in this site's database, its limits in this config.

@@ -47,7 +47,10 @@ def test_plan_builds_every_group_with_its_bar():
 
 def test_only_chosen_groups_are_planned_and_estimated():
     pages = load.plan('http://h', TARGETS, {'search'}, '')
-    assert [page.label for page in pages] == ['/search?q=the', '/search?q=stubborn']
+    assert [page.label for page in pages] == [
+        '/search?q=the', '/search?q=the -zq<n> (uncached)', '/search?q=stubborn',
+        '/search?q=stubborn -zq<n> (uncached)']
+    assert pages[1].url == 'http://h/search?q=the%20-zq{n}'
     assert load.estimate_seconds({'cold'}, 3, 5, 20) > 0
     assert load.estimate_seconds({'search'}, 2, 5, 20) < load.estimate_seconds(
         {'search', 'anonymous'}, 2, 5, 20)

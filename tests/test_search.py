@@ -403,3 +403,27 @@ def test_ranking_never_counts_or_bm25_ranks_every_match(client, alice, make_post
     assert [score for _, score in ranked] == [11] and not more
     sql = ' '.join(statements).lower()
     assert 'count(' not in sql and 'bm25(' not in sql and 'limit 50' in sql
+
+
+def test_a_repeated_search_is_answered_from_its_cache_until_a_write(
+        client, alice, make_post, expressions, site):
+    make_post(alice, title='Kayaks one', body='paddle')
+    assert found(client, 'paddle') == ['Kayaks one']
+    assert found(client, 'paddle') == ['Kayaks one']
+    assert len(expressions) == 1  # ranked once: the second page came from the cache
+    assert len(site.search_cache) == 1 and len(site.cache) > 0
+    make_post(alice, title='Kayaks two', body='paddle')  # a public write
+    assert found(client, 'paddle') == ['Kayaks two', 'Kayaks one']
+    assert len(expressions) == 2
+
+
+def test_searches_only_push_out_each_other(client, alice, make_post, site, monkeypatch):
+    from blog import cache as cache_module
+    make_post(alice, title='Kept page', body='words')
+    client.get('/')
+    kept = len(site.cache)
+    small = cache_module.Cache(site.backend, max_entries=3)
+    monkeypatch.setattr(site, 'search_cache', small)
+    for k in range(20):
+        search(client, 'word%d' % k)
+    assert len(small) == 3 and len(site.cache) == kept
