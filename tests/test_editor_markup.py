@@ -46,6 +46,7 @@ OTHER_NOTICES = {
     'welcome-admin': 'the setup form: passwords are never kept',
     'published': "the review queue's Publish button",
     'sent-back': "the review queue's Send back button (its note is short)",
+    'withdrawn': "the invitations list's Withdraw button: no editor",
     'signed-out': 'signing out: no editor',
     'password-changed': 'the password form: passwords are never kept',
     'deleted': 'a delete button',
