@@ -180,14 +180,17 @@ def make_user(app):
 
 @pytest.fixture
 def make_post(app):
-    """Factory: make_post(author, title=..., body=..., status=..., tags=[...]) -> Post."""
+    """Factory: make_post(author, title=..., body=..., status=..., tags=[...]) -> Post
+    (its slug from its title unless given, as the editor makes it)."""
     from blog.markdown import render_markdown
+    from blog.slugs import slugify
 
     def factory(author, title='A post', body='Some *text*.', status=PUBLISHED, tags=(),
                 published_at=None, **fields):
         now = utcnow()
         if status == PUBLISHED and published_at is None:
             published_at = now
+        fields.setdefault('slug', slugify(title))
         with db.connection_context():
             return Post.create(author=author, title=title, body=body,
                                html=render_markdown(body), status=status, tags=list(tags),
