@@ -21,6 +21,7 @@ from blog.markdown import RenderError, render_markdown_bounded
 from blog.models import DRAFT, PUBLISHED, Post, utcnow
 from blog.queries import posts as post_queries
 from blog.responses import see_other
+from blog.slugs import slug_for
 from blog.urls import url
 from blog.versioning import (
     CONFLICT,
@@ -33,6 +34,7 @@ from blog.versioning import (
 )
 
 CONTENT = ('title', 'body', 'status', 'tags')
+STORED = CONTENT + ('slug',)  # what a save writes (the slug from blog.slugs.slug_for)
 NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
                  'will read it and publish it.')
 NOT_UNPUBLISHER = 'Only authors and editors can take a post back from the public.'
@@ -51,7 +53,7 @@ def publish_errors(user, author_id, before, after):
         return {'status': NOT_PUBLISHER}
     if was and not will:
         return {'status': NOT_UNPUBLISHER}
-    if was and any(before[name] != after[name] for name in CONTENT):
+    if was and any(before.get(name) != after.get(name) for name in STORED):
         return {'form': PUBLISHED_TEXT}
     return {}
 
@@ -122,6 +124,7 @@ def create_post(user, values, html, form_id=None):
             made = post_queries.post_made_by_form(user.id, form_id)
             if made is not None:
                 return made, False
+        values = dict(values, slug=slug_for(values))
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
                     updated_by=user.id,
                     published_at=now if values['status'] == PUBLISHED else None, **values)
@@ -145,7 +148,8 @@ def save_post(post_id, version, values, user, html):
         if post is None:
             return SaveResult(MISSING)
         current = dict(post.saved_data)
-        changes = {name: (current[name], values[name]) for name in CONTENT
+        values = dict(values, slug=slug_for(values, current))
+        changes = {name: (current[name], values[name]) for name in STORED
                    if current[name] != values[name]}
         if not changes:
             return SaveResult(UNCHANGED, post)
@@ -153,7 +157,7 @@ def save_post(post_id, version, values, user, html):
         if errors:
             return SaveResult(INVALID, post, errors=errors)
         post.version = version
-        for name in CONTENT:
+        for name in STORED:
             setattr(post, name, values[name])
         post.html = html
         post.updated_by = user.id

@@ -9,7 +9,7 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, roles, sessions, trashing
+from blog import forms, roles, sessions, slugs, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -42,19 +42,24 @@ FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
 
 def read_form(user=None, author_id=None):
     """The submitted post fields: (values, what the form shows, errors by field);
-    `status=published` is an error unless `user` may publish `author_id`'s posts."""
+    `status=published` is an error unless `user` may publish `author_id`'s posts.
+    The optional `slug` field is None in `values` when it was not sent."""
     title = forms.normalize_title(forms.field('title'))
     body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
     tags_text = forms.field('tags')
     tags, tag_error = normalize_tags(tags_text)
+    slug = forms.field('slug', None)
     errors = forms.post_field_errors(title, body, status)
+    slug_error = forms.length_error(slug or '', slugs.INPUT_MAX, 'The URL')
+    if slug_error:
+        errors['slug'] = slug_error
     if status == PUBLISHED and user is not None and not roles.can(user, 'publish', author_id):
         errors['status'] = NOT_PUBLISHER
     if tag_error:
         errors['tags'] = tag_error
-    values = {'title': title, 'body': body, 'status': status, 'tags': tags}
-    shown = dict(values, tags=tags_text if tag_error else ', '.join(tags))
+    values = {'title': title, 'body': body, 'status': status, 'tags': tags, 'slug': slug}
+    shown = dict(values, tags=tags_text if tag_error else ', '.join(tags), slug=slug or '')
     return values, shown, errors
 
 
@@ -102,7 +107,7 @@ def new():
     heading = 'Save your version as a new draft' if as_draft else 'New post'
     context = {'heading': heading, 'action': action, 'as_draft': as_draft}
     if request.method == 'GET':
-        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': ''}
+        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': '', 'slug': ''}
         return _form(values=shown, errors={}, form_id=new_form_id(), **context)
     user = sessions.current_user()
     values, shown, errors = read_form(user, user.id)
@@ -172,7 +177,8 @@ def edit(post_id):
     context = {'heading': 'Edit post', 'action': url('post_edit', post_id=post.id),
                'post': post}
     if request.method == 'GET':
-        return _form(values=form_values(post), errors={}, version=post.version, **context)
+        return _form(values=dict(form_values(post), slug=post.slug), errors={},
+                     version=post.version, **context)
     values, shown, errors = read_form(user, post.author_id)
     version = forms.read_version()
     if forms.field('preview'):
