@@ -276,5 +276,5 @@ def finish_save(post_id, result, mine, user, notice='saved'):
         raise HTTPError(403, ' '.join(result.errors.values()))
     if result.outcome == SAVED and result.merge is not None:
         notice = 'merged'
-    see_other(url('post', post_id=post_id,
+    see_other(url('post', post_id=post_id, slug=result.row.slug,
                   notice=notice if result.outcome == SAVED else 'unchanged'))

@@ -2,6 +2,14 @@
 
 The optimistic save every edit goes through, and who may edit, live in
 blog.editing (restoring a revision uses them too).
+
+A post's page is at /posts/<id>-<slug> (blog.slugs). The id finds the post; the
+bare id and any other slug answer 301 to that address, query string kept, but
+only to a reader who may see the post: for everyone else a hidden post is a 404
+first, so no redirect ever tells its slug. The check reads the slug from the
+cache (one per post and generation), and the page itself is rendered only for the
+slug it has (and kept under it), so a stale address is never answered, nor kept, as
+the page.
 """
 
 import re
@@ -28,7 +36,7 @@ from blog.markdown import plain_excerpt
 from blog.models import DRAFT, PUBLISHED
 from blog.queries import posts as post_queries
 from blog.render import render
-from blog.responses import see_other
+from blog.responses import redirect_permanently, see_other
 from blog.tagging import normalize_tags
 from blog.urls import POST_ID, absolute_url, url
 from blog.versioning import INVALID, MISSING
@@ -38,6 +46,7 @@ TITLE_MAX, BODY_MAX = forms.TITLE_MAX, forms.BODY_MAX
 normalize_body = forms.normalize_body
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
+SLUG = '<slug:re:[^/]*>'  # any text: a stale or wrong slug reaches show() (a 301)
 
 
 def read_form(user=None, author_id=None):
@@ -127,34 +136,62 @@ def new():
         # This form was sent before: the usual edit rules, from the post it made.
         result = save_or_merge(post_id, 1, values, user, html)
         return finish_save(post_id, result, shown, user)
-    see_other(url('post', post_id=post_id,
+    see_other(url('post', post_id=post_id, slug=post_queries.slug_of(post_id),
                   notice='saved-as-draft' if as_draft else 'created'))
 
 
-def _post_page(post_id, user):
+def _visible_post(post_id, user):
+    """The post with its author if `user` may read it; else 404 (drafts, posts in
+    review and the trash of others, and posts that do not exist alike)."""
     post = post_queries.post_with_author(post_id)
     if post is None or not (post.is_published or can_edit(user, post)):
         raise HTTPError(404, 'There is no post here.')
+    return post
+
+
+def _to_canonical(post):
+    """Raise the 301 to `post`'s address, the query string kept."""
+    redirect_permanently(url('post', post_id=post.id, slug=post.slug))
+
+
+def _post_page(post_id, slug, user):
+    post = _visible_post(post_id, user)
+    if post.slug != slug:  # it changed since the check in show(): never render it here
+        _to_canonical(post)
     merged_from = None
     if forms.query('notice') == 'merged' and can_edit(user, post):
         # The version the other person saved, which this merge replaced.
         merged_from = post_queries.post_revision(post.id, post.version - 1)
     return render('posts/show.html', post=post, can_edit=can_edit(user, post),
-                  post_url=absolute_url('post', post_id=post.id), merged_from=merged_from,
+                  post_url=absolute_url('post', post_id=post.id, slug=post.slug),
+                  merged_from=merged_from,
                   description=plain_excerpt(post.html, 160) or post.title)
 
 
-def show(post_id):
-    """GET: one post. Drafts and posts in review only for their author and the
-    editors (404 for others).
+def show(post_id, slug):
+    """GET /posts/<id>-<slug>: one post. Drafts and posts in review only for their
+    author and the editors (404 for others); a stale slug is a 301 to the post's
+    address for those who may read it.
 
     Anonymous readers get a cached copy (with ETag/304) until the next write to
     any post or user.
     """
     post_id = int(post_id)
-    return cached_page(('post', post_id),
-                       lambda: _post_page(post_id, sessions.current_user()),
+    if slug != cached(('post-slug', post_id), lambda: post_queries.slug_of(post_id)):
+        post = _visible_post(post_id, sessions.current_user())
+        if post.slug != slug:
+            _to_canonical(post)
+        # Else the cached slug lags (another process wrote, not seen here yet): the
+        # page, never a 301 to this very address.
+    # The slug is in the key: a kept page was made for the very slug it is sent for.
+    return cached_page(('post', post_id, slug),
+                       lambda: _post_page(post_id, slug, sessions.current_user()),
                        personal=lambda user: _may_edit(user, post_id))
+
+
+def show_bare(post_id):
+    """GET /posts/<id>: 301 to the post's address (for those who may read it)."""
+    _to_canonical(_visible_post(int(post_id), sessions.current_user()))
 
 
 def _may_edit(user, post_id):
@@ -233,7 +270,8 @@ def install(app):
     """Add this module's routes to `app`."""
     app.route('/posts/new', ['GET', 'POST'], new, name='post_new', editor=True,
               large_body=True)
-    app.route('/posts/' + POST_ID, 'GET', show, name='post')
+    app.route('/posts/%s-%s' % (POST_ID, SLUG), 'GET', show, name='post')
+    app.route('/posts/' + POST_ID, 'GET', show_bare, name='post_bare')
     app.route('/posts/%s/edit' % POST_ID, ['GET', 'POST'], edit, name='post_edit',
               editor=True, large_body=True)
     app.route('/posts/%s/delete' % POST_ID, 'POST', delete, name='post_delete')

@@ -74,7 +74,7 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     created = client.post('/posts/new', {'title': 'Brand new', 'body': 'new body',
                                          'status': 'published', 'tags': '',
                                          'csrf_token': token}, status=303)
-    assert not created.headers['Location'].startswith('/posts/%d?' % post.id)
+    assert not created.headers['Location'].startswith('/posts/%d-' % post.id)
 
     stale['title'] = 'Admin edit'
     stale.submit(status=404)  # the rescue page, with the admin's text kept

@@ -4,13 +4,17 @@ slug, and the redirects to it."""
 import datetime
 import re
 
+import feedparser
 import pytest
 
 from blog.editing import PUBLISHED_TEXT, publish_errors
+from blog.models import utcnow
+from blog.queries import readers
 from blog.slugs import FALLBACK, SLUG_MAX, is_slug, slug_for, slugify
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, post_path
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
+from tests.server import Browser, Server
 
 # --- slugify ------------------------------------------------------------------
 
@@ -176,7 +180,7 @@ def test_the_author_changes_a_published_slug_and_that_alone_is_a_save(browser, p
     alice = browser('alice')
     post_id = new_post(alice, title='Launch day')
     response = edit(alice, post_id, slug='Launch Day 2026')
-    assert response.location.endswith('notice=saved')
+    assert response.location == '/posts/%d-launch-day-2026?notice=saved' % post_id
     post = fresh(post_id)
     assert post.slug == 'launch-day-2026' and post.version == 2
     assert [rev.version for rev in revisions(post_id)] == [1]
@@ -242,3 +246,223 @@ def test_restoring_an_old_version_keeps_a_published_posts_slug(browser, people):
     next(form for form in page.forms.values() if form.action == restore).submit(status=303)
     post = fresh(post_id)
     assert post.title == 'Original' and post.slug == 'original' and post.version == 3
+
+
+# --- the routes: /posts/<id>-<slug>, and 301s to it ------------------------------
+
+def test_the_post_is_at_its_slugged_address(client, people, make_post):
+    post = make_post(people['alice'], title='Ça va? Größe — 東京')
+    assert post_path(post) == '/posts/%d-ca-va-grosse-dong-jing' % post.id
+    page = client.get('/posts/%d-ca-va-grosse-dong-jing' % post.id)
+    assert '<h1>Ça va? Größe — 東京</h1>' in page.text
+    canonical = 'http://blog.test/posts/%d-ca-va-grosse-dong-jing' % post.id
+    assert '<link rel="canonical" href="%s">' % canonical in page.text
+    assert '<meta property="og:url" content="%s">' % canonical in page.text
+
+
+@pytest.mark.parametrize('asked, query', [
+    ('/posts/{id}', ''),
+    ('/posts/{id}', '?notice=saved&x=%C3%A9'),
+    ('/posts/{id}-old-title', ''),
+    ('/posts/{id}-old-title', '?page=2'),
+    ('/posts/{id}-', ''),
+    ('/posts/{id}-fresh-title-but-longer', ''),
+    ('/posts/{id}-%E6%9D%B1%E4%BA%AC', '?a=1'),
+    ('/posts/{id}-fresh-title-', ''),
+])
+def test_the_bare_id_and_other_slugs_answer_301_keeping_the_query(client, people, make_post,
+                                                                   asked, query):
+    post = make_post(people['alice'], title='Fresh title')
+    response = client.get(asked.format(id=post.id) + query, status=301)
+    assert response.headers['Location'] == '/posts/%d-fresh-title%s' % (post.id, query)
+    # (Not response.follow(): WebOb cannot rebuild a request path outside Latin-1.)
+    assert client.get(response.location).status_int == 200
+    # Asked again, now that the page is kept for anonymous readers: the same 301.
+    assert client.get(asked.format(id=post.id) + query, status=301).location \
+        == response.location
+
+
+def test_the_author_is_sent_to_their_drafts_address(browser, people, make_post):
+    draft = make_post(people['alice'], title='Secret plan', status='draft')
+    alice = browser('alice')
+    for asked in ('/posts/%d' % draft.id, '/posts/%d-old' % draft.id):
+        assert alice.get(asked, status=301).location == '/posts/%d-secret-plan' % draft.id
+    assert 'Secret plan' in alice.get('/posts/%d-secret-plan' % draft.id).text
+    root = browser('root')  # an admin (an editor) may read it too
+    assert root.get('/posts/%d' % draft.id, status=301).location.endswith('-secret-plan')
+
+
+@pytest.mark.parametrize('status', ['draft', 'pending', 'trashed'])
+def test_a_hidden_post_is_a_404_and_never_a_301(browser, people, make_post, status):
+    fields = {'trashed_status': 'draft', 'deleted_at': utcnow()} if status == 'trashed' else {}
+    hidden = make_post(people['alice'], title='Secret plan', status=status, **fields)
+    readers = [browser(), browser('bob')] + ([browser('alice')] if status == 'trashed' else [])
+    for reader in readers:
+        for path in ('/posts/%d', '/posts/%d-wrong', '/posts/%d?x=1', '/posts/%d-wrong?x=1'):
+            page = reader.get(path % hidden.id, status=404)
+            assert 'secret-plan' not in page.text and 'Location' not in page.headers
+        page = reader.get('/posts/%d-secret-plan' % hidden.id, status=404)
+        assert 'Secret plan' not in page.text
+
+
+def test_a_post_that_does_not_exist_is_a_404(client, people, make_post):
+    post = make_post(people['alice'], title='Only one')
+    for path in ('/posts/%d' % (post.id + 1), '/posts/%d-only-one' % (post.id + 1),
+                 '/posts/0-only-one', '/posts/999999999999999999-x'):
+        client.get(path, status=404)
+    # Not ids at all: no route.
+    for path in ('/posts/x-only-one', '/posts/-%d' % post.id, '/posts/%d-only-one/' % post.id,
+                 '/posts/1234567890123456789-x'):
+        client.get(path, status=404)
+
+
+def test_after_a_slug_change_the_old_address_moves_on(browser, client, people):
+    alice = browser('alice')
+    post_id = new_post(alice, title='Launch day')
+    old = '/posts/%d-launch-day' % post_id
+    assert client.get(old).status_int == 200
+    assert client.get(old).status_int == 200  # kept whole for anonymous readers now
+    edit(alice, post_id, slug='Launch recap')
+    assert client.get(old, status=301).location == '/posts/%d-launch-recap' % post_id
+    assert client.get('/posts/%d-launch-recap' % post_id).status_int == 200
+    # A signed-in reader too.
+    assert browser('bob').get(old, status=301).location.endswith('-launch-recap')
+
+
+def test_a_stale_slug_is_never_rendered_as_the_page(site, client, people, make_post, dbconn):
+    """Even when the slug this process knows lags behind the database (another
+    process's write not seen yet), the page is only ever made for the slug it has."""
+    post = make_post(people['alice'], title='Right words')
+    client.get(post_path(post))  # the slug is cached now, with this generation
+    generation = site.cache.generation()
+    site.cache.put(('post-slug', post.id), generation, 'wrong-words')
+    for _ in range(2):
+        response = client.get('/posts/%d-wrong-words' % post.id, status=301)
+        assert response.location == '/posts/%d-right-words' % post.id
+        # ... and the right address is the page, not a 301 to itself.
+        assert '<h1>Right words</h1>' in client.get(response.location, status=200).text
+    assert site.cache.get(('post-slug', post.id), generation) == 'wrong-words'
+
+
+def test_saving_and_restoring_land_on_the_slugged_address(browser, people):
+    alice = browser('alice')
+    form = alice.get('/posts/new').forms['post-form']
+    form['title'], form['body'], form['status'] = 'Landing', 'Body.', 'published'
+    created = form.submit(status=303)
+    post_id = int(re.match(r'^/posts/(\d+)', created.location).group(1))
+    assert created.location == '/posts/%d-landing?notice=created' % post_id
+    saved = edit(alice, post_id, body='New body.')
+    assert saved.location == '/posts/%d-landing?notice=saved' % post_id
+    page = alice.get('/posts/%d-landing' % post_id)
+    delete = '/posts/%d/delete' % post_id
+    next(f for f in page.forms.values() if f.action == delete).submit(status=303)
+    trash = alice.get('/trash')
+    restore = '/trash/%d/restore' % post_id
+    restored = next(f for f in trash.forms.values() if f.action == restore).submit(status=303)
+    assert restored.location == '/posts/%d-landing?notice=untrashed' % post_id
+
+
+# --- every link uses the slugged address ---------------------------------------
+
+@pytest.fixture
+def published(people, make_post):
+    """A published post by alice, tagged, whose title is not its slug's words."""
+    return make_post(people['alice'], title='Größe: Zürich at night', tags=['travel'],
+                     body='Lights over the lake.')
+
+
+def links_to(page, post):
+    return ('href="/posts/%d-grosse-zurich-at-night"' % post.id) in page.text
+
+
+def test_list_pages_link_to_the_slugged_address(client, published):
+    assert fresh(published.id).slug == 'grosse-zurich-at-night'
+    for path in ('/', '/archive', '/tags/travel', '/authors', '/authors/alice',
+                 '/search?q=lake'):
+        page = client.get(path)
+        assert links_to(page, published), path
+        assert 'href="/posts/%d"' % published.id not in page.text, path
+
+
+def test_signed_in_pages_link_to_the_slugged_address(browser, people, make_post, published):
+    alice = browser('alice')
+    for path in ('/me/posts?state=published', '/posts/%d/edit' % published.id,
+                 '/posts/%d/history' % published.id):
+        assert links_to(alice.get(path), published), path
+    pending = make_post(people['alice'], title='In review now', status='pending')
+    page = browser('root').get('/review')
+    assert 'href="/posts/%d-in-review-now"' % pending.id in page.text
+    edit(alice, published.id, body='Changed.')
+    assert links_to(alice.get('/posts/%d/revisions/1' % published.id), published)
+
+
+def test_feeds_use_the_slugged_address_for_links_and_ids(client, published):
+    address = 'http://blog.test/posts/%d-grosse-zurich-at-night' % published.id
+    day = published.published_at.strftime('%Y-%m-%d')
+    for path in ('/feed.atom', '/authors/alice/feed.atom', '/tags/travel/feed.atom'):
+        feed = feedparser.parse(client.get(path).body)
+        entry, = feed.entries
+        assert entry.link == address, path
+        assert entry.id == 'tag:blog.test,%s:/posts/%d-grosse-zurich-at-night' % (
+            day, published.id)
+
+
+def test_the_sitemap_lists_the_slugged_address(client, published, dbconn):
+    text = client.get('/sitemap.xml').text
+    assert '<loc>http://blog.test/posts/%d-grosse-zurich-at-night</loc>' % published.id in text
+    assert '<loc>http://blog.test/posts/%d</loc>' % published.id not in text
+    sql, params = readers.sitemap_posts().limit(10).sql()
+    plan = ' '.join(row[3] for row in dbconn.execute_sql('EXPLAIN QUERY PLAN ' + sql, params))
+    assert 'USING COVERING INDEX post_published_id' in plan, plan
+
+
+# --- through the real server ---------------------------------------------------
+
+@pytest.mark.server
+def test_the_real_server_sends_old_addresses_on_to_the_slugged_one(tmp_path):
+    with Server(tmp_path / 'blog.db') as server:
+        author, reader = Browser(server.url), Browser(server.url)
+        assert author.register('alice') == 303
+        status, headers, _ = author.request('/posts/new', {
+            'title': 'Über den Wolken', 'body': 'Hoch oben.', 'status': 'published',
+            'tags': '', 'csrf_token': author.csrf('/posts/new')}, multipart=True)
+        assert status == 303
+        address = headers['Location'].split('?')[0]
+        post_id = int(re.match(r'^/posts/(\d+)-uber-den-wolken$', address).group(1))
+        for _ in range(2):  # the second time, the page is kept whole (blog.front)
+            status, _, page = reader.request(address)
+            assert status == 200 and '<h1>Über den Wolken</h1>' in page
+        # The bare id, a stale slug, the title's own words (not ASCII).
+        for asked in ('/posts/%d' % post_id, '/posts/%d-old-words' % post_id,
+                      '/posts/%d-%%C3%%9Cber-den-Wolken' % post_id):
+            status, headers, _ = reader.request(asked + '?from=feed')
+            assert (status, headers.get('Location')) == (301, address + '?from=feed'), asked
+            status, _, page = reader.request(headers['Location'])
+            assert status == 200 and 'Hoch oben.' in page
+        # A path that is not UTF-8 stays a malformed request (WebTest cannot send it).
+        assert reader.request('/posts/%d-%%ff%%fe' % post_id)[0] == 400
+
+        # The author gives it another slug: the old address moves on at once.
+        token, version, _ = author.form('/posts/%d/edit' % post_id)
+        status, headers, _ = author.request('/posts/%d/edit' % post_id, {
+            'csrf_token': token, 'version': version, 'title': 'Über den Wolken',
+            'slug': 'Above the clouds', 'body': 'Hoch oben.', 'status': 'published',
+            'tags': ''}, multipart=True)
+        assert (status, headers['Location']) == (
+            303, '/posts/%d-above-the-clouds?notice=saved' % post_id)
+        status, headers, _ = reader.request(address)
+        assert (status, headers['Location']) == (301, '/posts/%d-above-the-clouds' % post_id)
+        assert reader.request(headers['Location'])[0] == 200
+
+        # A draft: a 404 for the reader, however it is asked for, never a 301.
+        status, headers, _ = author.request('/posts/new', {
+            'title': 'Not yet', 'body': 'Soon.', 'status': 'draft', 'tags': '',
+            'csrf_token': author.csrf('/posts/new')}, multipart=True)
+        draft = headers['Location'].split('?')[0]
+        draft_id = int(re.match(r'^/posts/(\d+)-not-yet$', draft).group(1))
+        for asked in (draft, '/posts/%d' % draft_id, '/posts/%d-old' % draft_id):
+            status, headers, _ = reader.request(asked)
+            assert status == 404 and 'Location' not in headers, asked
+        status, headers, page = author.request('/posts/%d' % draft_id)
+        assert (status, headers.get('Location')) == (301, draft), page[:3000]
+        assert 'Traceback' not in server.output()
