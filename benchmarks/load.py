@@ -68,12 +68,12 @@ BARS = {'ratio': 0.8, 'lists_ratio': 0.5, 'signed_in_ratio': 0.3, 'search_p99_ms
         'deep_cold_ms': 50, 'cold_ms': 100, 'rss_mb': 150}
 GROUPS = ('anonymous', 'signed-in', 'search', 'cold')
 # (label, path template, bar key): formatted with the targets pick_targets() finds.
-PAGES = (('/', '/', 'ratio'), ('/posts/<id>', '/posts/{post_id}', 'ratio'),
+PAGES = (('/', '/', 'ratio'), ('/posts/<id>', '/posts/{post_id}-{slug}', 'ratio'),
          ('/authors', '/authors', 'ratio'), ('/authors/<name>', '/authors/{username}', 'ratio'),
          ('/tags/<tag>', '/tags/{tag}', 'lists_ratio'), ('/feed.atom', '/feed.atom', 'lists_ratio'),
          ('/authors/<name>/feed.atom', '/authors/{username}/feed.atom', 'lists_ratio'),
          ('/archive', '/archive', 'lists_ratio'))
-COLD = (('/', '/', 'cold_ms'), ('/posts/<id>', '/posts/{post_id}', None),
+COLD = (('/', '/', 'cold_ms'), ('/posts/<id>', '/posts/{post_id}-{slug}', None),
         ('/authors', '/authors', None), ('/authors/<name>', '/authors/{username}', None),
         ('/?page={home_page}', '/?page={home_page}', 'deep_cold_ms'),
         ('/tags/<tag>?page={tag_page}', '/tags/{tag}?page={tag_page}', 'deep_cold_ms'))
@@ -251,10 +251,11 @@ def publish_one(db_path, source_id):
     try:
         now = int(time.time() * 10 ** 6)
         conn.execute('BEGIN IMMEDIATE')
-        conn.execute("INSERT INTO post (author_id, title, body, html, status, tags, created_at,"
-                     " updated_at, updated_by_id, published_at)"
-                     " SELECT author_id, 'Benchmark: ' || title, body, html, 'published', tags,"
-                     " ?, ?, author_id, ? FROM post WHERE id = ?", (now, now, now, source_id))
+        conn.execute("INSERT INTO post (author_id, title, slug, body, html, status, tags,"
+                     " created_at, updated_at, updated_by_id, published_at)"
+                     " SELECT author_id, 'Benchmark: ' || title, 'benchmark-' || slug, body,"
+                     " html, 'published', tags, ?, ?, author_id, ? FROM post WHERE id = ?",
+                     (now, now, now, source_id))
         generation = conn.execute('SELECT generation FROM site_state').fetchone()[0]
         conn.execute('COMMIT')
     finally:
@@ -281,8 +282,9 @@ def pick_targets(db_path):
     (DEEP_HOME_PAGE, or the last page on a site with fewer authors)."""
     conn = sqlite3.connect(db_path)
     try:
-        post_id, username = conn.execute(
-            "SELECT post.id, user.username FROM post JOIN user ON user.id = post.author_id"
+        post_id, slug, username = conn.execute(
+            "SELECT post.id, post.slug, user.username FROM post"
+            " JOIN user ON user.id = post.author_id"
             " WHERE status = 'published' AND title NOT LIKE 'Benchmark: %'"
             " ORDER BY published_at DESC LIMIT 1").fetchone()
         tag = conn.execute('SELECT tag FROM post_tag GROUP BY tag ORDER BY COUNT(*) DESC'
@@ -293,7 +295,7 @@ def pick_targets(db_path):
                               " WHERE status = 'published'").fetchone()[0]
     finally:
         conn.close()
-    return {'post_id': post_id, 'username': username, 'tag': tag,
+    return {'post_id': post_id, 'slug': slug, 'username': username, 'tag': tag,
             'tag_page': last_page(tagged), 'home_page': min(DEEP_HOME_PAGE, last_page(listed))}
 
 

@@ -35,7 +35,8 @@ def authors_entries(page, per_page=None):
     counts = {}
     if ids:
         for post in listings.top_posts_per_author(ids, LATEST):
-            latest[post.author_id].append({'id': post.id, 'title': post.title,
+            latest[post.author_id].append({'id': post.id, 'slug': post.slug,
+                                           'title': post.title,
                                            'published_at': post.published_at})
         counts = listings.published_counts(ids)
     authors = [{'username': row.username, 'name': row.name, 'posts': latest[row.id],
@@ -66,8 +67,9 @@ def profile_entries(username, page, per_page=None):
               'is_active': user.is_active}
     count = listings.published_counts([user.id]).get(user.id, 0)
     rows = list(listings.author_posts(user.id, (page - 1) * per_page, per_page + 1))
-    posts = [{'id': row.id, 'title': row.title, 'published_at': row.published_at,
-              'excerpt': plain_excerpt(row.html_head)} for row in rows[:per_page]]
+    posts = [{'id': row.id, 'slug': row.slug, 'title': row.title,
+              'published_at': row.published_at, 'excerpt': plain_excerpt(row.html_head)}
+             for row in rows[:per_page]]
     return author, count, posts, len(rows) > per_page
 
 

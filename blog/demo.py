@@ -25,6 +25,7 @@ import time
 from blog.db import backend, hash_password, write_transaction
 from blog.markdown import render_markdown
 from blog.queries import people
+from blog.slugs import slugify
 
 DEMO_PASSWORD = 'demo password 2024'  # noqa: S105 (demo data, printed)  # nosec B105
 DRAFT_SHARE = 0.02
@@ -32,7 +33,7 @@ YEARS = 5
 BODY_TEMPLATES = 256
 USEC = 10 ** 6
 USER_COLUMNS = ('username', 'password', 'display_name', 'bio', 'created_at', 'updated_at')
-POST_COLUMNS = ('author_id', 'title', 'body', 'html', 'status', 'tags', 'created_at',
+POST_COLUMNS = ('author_id', 'title', 'slug', 'body', 'html', 'status', 'tags', 'created_at',
                 'updated_at', 'updated_by_id', 'published_at')
 
 FIRST = ('Ada Alan Alice Amara Ana Anton Aria Ben Bea Carlos Chen Chloe Dana David Elena '
@@ -128,20 +129,23 @@ def _post_rows(rng, author_ids, count, bodies, tag_sets, now_us):
     # author on average, the most prolific few have a few thousand).
     weights = [rng.lognormvariate(0, 1) for _ in author_ids]
     authors = rng.choices(author_ids, weights=weights, k=count)
-    titles = rng.choices([make_title(rng) for _ in range(min(count, 50000))], k=count)
+    # Each distinct title is slugged once (as the editor would slug it).
+    titles = rng.choices([(title, slugify(title))
+                          for title in (make_title(rng) for _ in range(min(count, 50000)))],
+                         k=count)
     texts = rng.choices(bodies, k=count)
     tags = rng.choices(tag_sets, k=count)
     random_ = rng.random
     times = sorted(now_us - int(random_() * span) for _ in range(count))
     lag = 3 * 86400 * USEC
-    for author_id, title, (body, html), tag_json, when in zip(authors, titles, texts, tags,
-                                                                times, strict=True):
+    for author_id, (title, slug), (body, html), tag_json, when in zip(
+            authors, titles, texts, tags, times, strict=True):
         created = when - int(random_() * lag)
         if random_() < DRAFT_SHARE:
-            yield (author_id, title, body, html, 'draft', tag_json, created, when, author_id,
-                   None)
+            yield (author_id, title, slug, body, html, 'draft', tag_json, created, when,
+                   author_id, None)
         else:
-            yield (author_id, title, body, html, 'published', tag_json, created, when,
+            yield (author_id, title, slug, body, html, 'published', tag_json, created, when,
                    author_id, when)
 
 

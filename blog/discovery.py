@@ -63,7 +63,8 @@ def _urls(section, number):
         return [(url('home'), None), (url('authors'), None)]
     if section == 'posts':
         rows = readers.sitemap_posts().limit(CHUNK).offset(offset)
-        return [(url('post', post_id=post.id), post.updated_at) for post in rows]
+        return [(url('post', post_id=post.id, slug=post.slug), post.updated_at)
+                for post in rows]
     if section == 'authors':
         rows = readers.sitemap_authors().limit(CHUNK).offset(offset)
         return [(url('author', username=username), None) for (username,) in rows]

@@ -21,6 +21,7 @@ from blog.markdown import RenderError, render_markdown_bounded
 from blog.models import DRAFT, PENDING, PUBLISHED, Post, utcnow
 from blog.queries import posts as post_queries
 from blog.responses import see_other
+from blog.slugs import slug_for
 from blog.urls import url
 from blog.versioning import (
     CONFLICT,
@@ -33,6 +34,7 @@ from blog.versioning import (
 )
 
 CONTENT = ('title', 'body', 'status', 'tags', 'publish_at')
+STORED = CONTENT + ('slug',)  # what a save writes (the slug from blog.slugs.slug_for)
 NOT_PUBLISHER = ('Contributors cannot publish. Choose "Submit for review": an editor '
                  'will read it and publish it.')
 NOT_UNPUBLISHER = 'Only authors and editors can take a post back from the public.'
@@ -51,7 +53,7 @@ def publish_errors(user, author_id, before, after):
         return {'status': NOT_PUBLISHER}
     if was and not will:
         return {'status': NOT_UNPUBLISHER}
-    if was and any(before[name] != after[name] for name in CONTENT):
+    if was and any(before.get(name) != after.get(name) for name in STORED):
         return {'form': PUBLISHED_TEXT}
     return {}
 
@@ -128,6 +130,7 @@ def create_post(user, values, html, form_id=None):
                 return made, False
         published_at = scheduling.publication_time(values['status'], None,
                                                    values.get('publish_at'), now)
+        values = dict(values, slug=slug_for(values))
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
                     updated_by=user.id, published_at=published_at, **values)
         post.save_optimistic()
@@ -150,7 +153,8 @@ def save_post(post_id, version, values, user, html):
         if post is None:
             return SaveResult(MISSING)
         current = dict(post.saved_data)
-        changes = {name: (current[name], values[name]) for name in CONTENT
+        values = dict(values, slug=slug_for(values, current))
+        changes = {name: (current[name], values[name]) for name in STORED
                    if current[name] != values[name]}
         if not changes:
             return SaveResult(UNCHANGED, post)
@@ -158,7 +162,7 @@ def save_post(post_id, version, values, user, html):
         if errors:
             return SaveResult(INVALID, post, errors=errors)
         post.version = version
-        for name in CONTENT:
+        for name in STORED:
             setattr(post, name, values[name])
         post.published_at = scheduling.publication_time(
             post.status, post.published_at, post.publish_at, utcnow())
@@ -279,5 +283,5 @@ def finish_save(post_id, result, mine, user, notice='saved'):
         raise HTTPError(403, ' '.join(result.errors.values()))
     if result.outcome == SAVED and result.merge is not None:
         notice = 'merged'
-    see_other(url('post', post_id=post_id,
+    see_other(url('post', post_id=post_id, slug=result.row.slug,
                   notice=notice if result.outcome == SAVED else 'unchanged'))

@@ -50,11 +50,11 @@ def _config():
 
 
 def entry_id(site_url, post):
-    """A permanent tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7."""
+    """A tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7-hello-world."""
     parts = urlsplit(site_url)
     day = (post.published_at or post.created_at).strftime('%Y-%m-%d')
     return 'tag:%s,%s:%s%s' % (parts.hostname or 'localhost', day, parts.path.rstrip('/'),
-                               url('post', post_id=post.id))
+                               url('post', post_id=post.id, slug=post.slug))
 
 
 def entry_html(post, post_url):
@@ -71,7 +71,7 @@ def entry_html(post, post_url):
 
 def _entry(site_url, post):
     author = post.author
-    post_url = absolute_url('post', post_id=post.id)
+    post_url = absolute_url('post', post_id=post.id, slug=post.slug)
     return {
         'id': entry_id(site_url, post),
         'title': xml_text(post.title),

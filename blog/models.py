@@ -118,6 +118,8 @@ class Post(BaseModel, BaseVersionedModel):
     submitted_at = Timestamp(null=True, default=None)
     review_note = TextField(default='')
     reviewed_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    # The readable part of its address, /posts/<id>-<slug> (migration 0016, blog.slugs).
+    slug = TextField(default='')
 
     @property
     def is_published(self):

@@ -2,6 +2,14 @@
 
 The optimistic save every edit goes through, and who may edit, live in
 blog.editing (restoring a revision uses them too).
+
+A post's page is at /posts/<id>-<slug> (blog.slugs). The id finds the post; the
+bare id and any other slug answer 301 to that address, query string kept, but
+only to a reader who may see the post: for everyone else a hidden post is a 404
+first, so no redirect ever tells its slug. The check reads the slug from the
+cache (one per post and generation), and the page itself is rendered only for the
+slug it has (and kept under it), so a stale address is never answered, nor kept, as
+the page.
 """
 
 import re
@@ -9,7 +17,7 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, roles, scheduling, sessions, site_settings, trashing
+from blog import forms, roles, scheduling, sessions, site_settings, slugs, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -28,7 +36,7 @@ from blog.markdown import plain_excerpt
 from blog.models import DRAFT, PUBLISHED, utcnow
 from blog.queries import posts as post_queries
 from blog.render import render
-from blog.responses import see_other
+from blog.responses import redirect_permanently, see_other
 from blog.tagging import normalize_tags
 from blog.urls import POST_ID, absolute_url, url
 from blog.versioning import INVALID, MISSING
@@ -38,18 +46,24 @@ TITLE_MAX, BODY_MAX = forms.TITLE_MAX, forms.BODY_MAX
 normalize_body = forms.normalize_body
 MAX_PARTS = 10_000  # conflict parts read from one form, at most
 FORM_ID = re.compile(r'^[A-Za-z0-9_-]{16,64}$')
+SLUG = '<slug:re:[^/]*>'  # any text: a stale or wrong slug reaches show() (a 301)
 
 
 def read_form(user=None, author_id=None, post=None):
     """The submitted post fields: (values, what the form shows, errors by field);
     `status=published` is an error unless `user` may publish `author_id`'s posts.
-    `post` is the post edited (None for a new one): what `publish_at` changes."""
+    `post` is the post edited (None for a new one): what `publish_at` changes.
+    The optional `slug` field is None in `values` when it was not sent."""
     title = forms.normalize_title(forms.field('title'))
     body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
     tags_text = forms.field('tags')
     tags, tag_error = normalize_tags(tags_text)
+    slug = forms.field('slug', None)
     errors = forms.post_field_errors(title, body, status)
+    slug_error = forms.length_error(slug or '', slugs.INPUT_MAX, 'The URL')
+    if slug_error:
+        errors['slug'] = slug_error
     if status == PUBLISHED and user is not None and not roles.can(user, 'publish', author_id):
         errors['status'] = NOT_PUBLISHER
     if tag_error:
@@ -58,9 +72,9 @@ def read_form(user=None, author_id=None, post=None):
     if publish_error:
         errors['publish_at'] = publish_error
     values = {'title': title, 'body': body, 'status': status, 'tags': tags,
-              'publish_at': publish_at}
+              'publish_at': publish_at, 'slug': slug}
     shown = dict(values, tags=tags_text if tag_error else ', '.join(tags),
-                 publish_at=publish_text)
+                 publish_at=publish_text, slug=slug or '')
     return values, shown, errors
 
 
@@ -134,7 +148,8 @@ def new():
     heading = 'Save your version as a new draft' if as_draft else 'New post'
     context = {'heading': heading, 'action': action, 'as_draft': as_draft}
     if request.method == 'GET':
-        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': '', 'publish_at': ''}
+        shown = {'title': '', 'body': '', 'status': DRAFT, 'tags': '', 'publish_at': '',
+                 'slug': ''}
         return _form(values=shown, errors={}, form_id=new_form_id(), **context)
     user = sessions.current_user()
     values, shown, errors = read_form(user, user.id)
@@ -154,34 +169,62 @@ def new():
         # This form was sent before: the usual edit rules, from the post it made.
         result = save_or_merge(post_id, 1, values, user, html)
         return finish_save(post_id, result, shown, user)
-    see_other(url('post', post_id=post_id,
+    see_other(url('post', post_id=post_id, slug=post_queries.slug_of(post_id),
                   notice='saved-as-draft' if as_draft else 'created'))
 
 
-def _post_page(post_id, user):
+def _visible_post(post_id, user):
+    """The post with its author if `user` may read it; else 404 (drafts, posts in
+    review and the trash of others, and posts that do not exist alike)."""
     post = post_queries.post_with_author(post_id)
     if post is None or not (post.is_live or can_edit(user, post)):
         raise HTTPError(404, 'There is no post here.')
+    return post
+
+
+def _to_canonical(post):
+    """Raise the 301 to `post`'s address, the query string kept."""
+    redirect_permanently(url('post', post_id=post.id, slug=post.slug))
+
+
+def _post_page(post_id, slug, user):
+    post = _visible_post(post_id, user)
+    if post.slug != slug:  # it changed since the check in show(): never render it here
+        _to_canonical(post)
     merged_from = None
     if forms.query('notice') == 'merged' and can_edit(user, post):
         # The version the other person saved, which this merge replaced.
         merged_from = post_queries.post_revision(post.id, post.version - 1)
     return render('posts/show.html', post=post, can_edit=can_edit(user, post),
-                  post_url=absolute_url('post', post_id=post.id), merged_from=merged_from,
+                  post_url=absolute_url('post', post_id=post.id, slug=post.slug),
+                  merged_from=merged_from,
                   description=plain_excerpt(post.html, 160) or post.title)
 
 
-def show(post_id):
-    """GET: one post. Drafts, posts in review and scheduled posts only for their
-    author and the editors (404 for others).
+def show(post_id, slug):
+    """GET /posts/<id>-<slug>: one post. Drafts, posts in review and scheduled posts
+    only for their author and the editors (404 for others); a stale slug is a 301 to
+    the post's address for those who may read it.
 
     Anonymous readers get a cached copy (with ETag/304) until the next write to
     any post or user.
     """
     post_id = int(post_id)
-    return cached_page(('post', post_id),
-                       lambda: _post_page(post_id, sessions.current_user()),
+    if slug != cached(('post-slug', post_id), lambda: post_queries.slug_of(post_id)):
+        post = _visible_post(post_id, sessions.current_user())
+        if post.slug != slug:
+            _to_canonical(post)
+        # Else the cached slug lags (another process wrote, not seen here yet): the
+        # page, never a 301 to this very address.
+    # The slug is in the key: a kept page was made for the very slug it is sent for.
+    return cached_page(('post', post_id, slug),
+                       lambda: _post_page(post_id, slug, sessions.current_user()),
                        personal=lambda user: _may_edit(user, post_id))
+
+
+def show_bare(post_id):
+    """GET /posts/<id>: 301 to the post's address (for those who may read it)."""
+    _to_canonical(_visible_post(int(post_id), sessions.current_user()))
 
 
 def _may_edit(user, post_id):
@@ -204,7 +247,8 @@ def edit(post_id):
     context = {'heading': 'Edit post', 'action': url('post_edit', post_id=post.id),
                'post': post}
     if request.method == 'GET':
-        return _form(values=form_values(post), errors={}, version=post.version, **context)
+        return _form(values=dict(form_values(post), slug=post.slug), errors={},
+                     version=post.version, **context)
     values, shown, errors = read_form(user, post.author_id, post)
     version = forms.read_version()
     if forms.field('preview'):
@@ -259,7 +303,8 @@ def install(app):
     """Add this module's routes to `app`."""
     app.route('/posts/new', ['GET', 'POST'], new, name='post_new', editor=True,
               large_body=True)
-    app.route('/posts/' + POST_ID, 'GET', show, name='post')
+    app.route('/posts/%s-%s' % (POST_ID, SLUG), 'GET', show, name='post')
+    app.route('/posts/' + POST_ID, 'GET', show_bare, name='post_bare')
     app.route('/posts/%s/edit' % POST_ID, ['GET', 'POST'], edit, name='post_edit',
               editor=True, large_body=True)
     app.route('/posts/%s/delete' % POST_ID, 'POST', delete, name='post_delete')

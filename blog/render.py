@@ -122,6 +122,7 @@ def post_entry(post):
     lists of posts show (the homepage, the archive)."""
     return {
         'id': post.id,
+        'slug': post.slug,
         'title': post.title,
         'published_at': post.published_at,
         'excerpt': plain_excerpt(post.html_head),

@@ -22,8 +22,8 @@ HIDDEN = frozenset({'version', 'form_id', 'merge_base'})
 HIDDEN_PREFIXES = ('part-', 'choice-')
 LONG = frozenset({'body', 'bio'})
 FLAGS = frozenset({'is_active', 'require_2fa'})
-LABELS = {'title': 'Title', 'body': 'Body (Markdown)', 'status': 'Status', 'tags': 'Tags',
-          'display_name': 'Display name', 'email': 'Email', 'bio': 'Bio',
+LABELS = {'title': 'Title', 'slug': 'URL', 'body': 'Body (Markdown)', 'status': 'Status',
+          'tags': 'Tags', 'display_name': 'Display name', 'email': 'Email', 'bio': 'Bio',
           'role': 'Role', 'is_active': 'Active (can sign in)', 'site_name': 'Site name',
           'site_description': 'Description', 'registration': 'Who may register',
           'default_role': 'Role of new accounts', 'timezone': 'Time zone',

@@ -101,6 +101,7 @@ def _results(match, page):
     rows = {row['id']: row for row in readers.search_results(match, ids[:PER_PAGE])}
     results = [{
         'id': row['id'],
+        'slug': row['slug'],
         'title': mark_up(row['title_marked']),
         'snippet': mark_up(row['snippet']),
         'published_at': row['published_at'],

@@ -305,7 +305,7 @@ class SqliteBackend(SqliteBulk):
         table = PostSearch._meta.entity
         open_mark, close_mark = marks
         return (PostSearch
-                .select(Post.id, Post.title, Post.published_at,
+                .select(Post.id, Post.title, Post.slug, Post.published_at,
                         User.username, User.display_name,
                         fn.highlight(table, 0, open_mark, close_mark).alias('title_marked'),
                         fn.snippet(table, 1, open_mark, close_mark, '…', snippet_tokens)

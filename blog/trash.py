@@ -62,7 +62,7 @@ def restore(post_id):
     post = _found(post_id, trashing.can_restore)
     if not trashing.restore(post.id):
         raise HTTPError(404, 'This post is no longer in the trash.')
-    see_other(url('post', post_id=post.id, notice='untrashed'))
+    see_other(url('post', post_id=post.id, slug=post.slug, notice='untrashed'))
 
 
 @sessions.login_required

@@ -41,7 +41,8 @@ def build(router, name, params):
 
 
 def url(name, **params):
-    """The site path of route `name`, e.g. url('post', post_id=7) -> '/posts/7'."""
+    """The site path of route `name`, e.g. url('post', post_id=7, slug='hello')
+    -> '/posts/7-hello'."""
     return build(current_site().app.router, name, params)
 
 

@@ -8,6 +8,7 @@ as JSON (which is also valid YAML), then the Markdown body exactly as saved:
 
     ---
     title: "Hello, world"
+    slug: "hello-world"
     author: "alice"
     author_name: "Alice Liddell"
     status: "published"
@@ -20,8 +21,11 @@ as JSON (which is also valid YAML), then the Markdown body exactly as saved:
     The body...
 
 `date` (first publication, else creation) is for people and other tools; the three
-microsecond timestamps make the round trip lossless. Revision history and the
-rendered HTML are not exported (HTML is rendered again from the body).
+microsecond timestamps make the round trip lossless, and so does `slug` (the post's
+address; an import takes it when it is a slug as blog.slugs makes them, else makes
+one from the title, as for a file without it). The file name carries the slug too.
+Revision history and the rendered HTML are not exported (HTML is rendered again from
+the body).
 
 Import: authors missing from the database are created as deactivated users with
 an unusable password (they cannot sign in; their posts are shown as before);
@@ -51,9 +55,10 @@ from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
 from blog.models import PUBLISHED, utcnow
 from blog.queries import people, readers
+from blog.slugs import is_slug, slugify
 from blog.tagging import TAGS_MAX, is_stored_form
 
-FIELDS = ('title', 'author', 'author_name', 'status', 'date', 'tags',
+FIELDS = ('title', 'slug', 'author', 'author_name', 'status', 'date', 'tags',
           'created_at', 'updated_at', 'published_at')
 MAX_MEMBER_BYTES = 16 * 1024 * 1024  # per file in an import zip (zip bombs)
 MAX_MEMBERS = 2_000_000
@@ -100,6 +105,7 @@ def post_to_markdown(post):
     """The export file for `post` (its author loaded) as text."""
     meta = {
         'title': post.title,
+        'slug': post.slug,
         'author': post.author.username,
         'author_name': post.author.display_name,
         'status': post.status,
@@ -111,13 +117,6 @@ def post_to_markdown(post):
     }
     lines = ['---'] + ['%s: %s' % (key, _json(meta[key])) for key in FIELDS] + ['---']
     return '\n'.join(lines) + '\n' + post.body
-
-
-def slugify(title):
-    """A short ASCII file-name part from a title ('post' when nothing is left)."""
-    ascii_text = unicodedata.normalize('NFKD', title).encode('ascii', 'ignore').decode()
-    slug = re.sub(r'[^a-z0-9]+', '-', ascii_text.lower()).strip('-')[:60].strip('-')
-    return slug or 'post'
 
 
 def parse_markdown(text):
@@ -232,7 +231,9 @@ def validate(meta, body):
         published = times.get('date') if status == PUBLISHED else None
     if status == PUBLISHED and published is None:
         published = created
-    return {'title': title, 'author': author, 'author_name': author_name, 'status': status,
+    slug = meta.get('slug')
+    return {'title': title, 'slug': slug if is_slug(slug) else slugify(title),
+            'author': author, 'author_name': author_name, 'status': status,
             'tags': tags, 'body': body, 'created_at': created,
             'updated_at': times.get('updated_at') or created, 'published_at': published}
 
@@ -245,7 +246,7 @@ def write_zip(out, author=None):
     with zipfile.ZipFile(out, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
         for post in readers.export_posts(author).iterator():
             stem = '%s/%s-%s' % (post.author.username, post.created_at.strftime('%Y-%m-%d'),
-                                 slugify(post.title))
+                                 post.slug or slugify(post.title))
             name, n = stem + '.md', 1
             while name in taken:
                 n += 1
@@ -347,7 +348,8 @@ def import_posts(records):
             if seen[key] <= existing[key]:
                 skipped += 1
                 continue
-            readers.create_post(author=user, title=record['title'], body=record['body'],
+            readers.create_post(author=user, title=record['title'], slug=record['slug'],
+                        body=record['body'],
                         html=html, status=record['status'],
                         tags=record['tags'], created_at=record['created_at'],
                         updated_at=record['updated_at'], updated_by=user,

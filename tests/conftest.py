@@ -158,6 +158,25 @@ def fresh_post(post_id):
         return Post.get_by_id(post_id)
 
 
+def post_path(post, **query):
+    """The address of a post's page (a Post or an id), its slug as stored now: what
+    every link to it is, built by the app's own url() (the site of this test)."""
+    from blog.urls import url
+
+    post_id = getattr(post, 'id', post)
+    return url('post', post_id=post_id, slug=fresh_post(post_id).slug, **query)
+
+
+POST_LINK = re.compile(r'^(?:https?://[^/]+)?/posts/([0-9]+)-[a-z0-9-]+$')
+
+
+def post_id_in(href):
+    """The id of the post a link goes to; it must be the post's slugged address."""
+    match = POST_LINK.match(href)
+    assert match, 'not the address of a post: %r' % href
+    return int(match.group(1))
+
+
 def post_revisions(post_id):
     """The post's saved revisions, oldest first."""
     with db.connection_context():
@@ -180,14 +199,17 @@ def make_user(app):
 
 @pytest.fixture
 def make_post(app):
-    """Factory: make_post(author, title=..., body=..., status=..., tags=[...]) -> Post."""
+    """Factory: make_post(author, title=..., body=..., status=..., tags=[...]) -> Post
+    (its slug from its title unless given, as the editor makes it)."""
     from blog.markdown import render_markdown
+    from blog.slugs import slugify
 
     def factory(author, title='A post', body='Some *text*.', status=PUBLISHED, tags=(),
                 published_at=None, **fields):
         now = utcnow()
         if status == PUBLISHED and published_at is None:
             published_at = now
+        fields.setdefault('slug', slugify(title))
         with db.connection_context():
             return Post.create(author=author, title=title, body=body,
                                html=render_markdown(body), status=status, tags=list(tags),

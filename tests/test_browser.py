@@ -14,7 +14,7 @@ import pytest
 
 from tests import browser
 from tests.browser import check_page, fill, sign_in, submit, visit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, post_id_in
 from tests.server import ROOT, Server
 
 REASON = browser.why_no_browser()
@@ -87,7 +87,7 @@ def test_two_tabs_conflict_keeps_my_text(site, driver, pages):
     visit(driver, site, '/posts/new')
     fill(driver, {'title': 'Shared draft', 'body': 'first text', 'status': 'draft'})
     submit(driver)
-    edit_url = driver.current_url.split('?')[0] + '/edit'
+    edit_url = site.url + '/posts/%d/edit' % post_id_in(driver.current_url.split('?')[0])
 
     driver.get(edit_url)  # tab A
     tab_a = driver.current_window_handle

@@ -13,6 +13,7 @@ from blog.app import create_app
 from blog.cli import main
 from blog.config import Config
 from blog.markdown import render_markdown
+from blog.slugs import slugify
 from tests.conftest import TEST_COST, Auth
 
 
@@ -64,6 +65,13 @@ def test_content_is_varied_markdown_with_real_html(demo_db):
     assert authors == 6
     names = rows(path, "SELECT display_name, bio FROM user WHERE display_name = ''")
     assert names == []
+
+
+def test_every_demo_post_has_its_titles_slug(demo_db):
+    path, _ = demo_db
+    pairs = rows(path, 'SELECT DISTINCT title, slug FROM post')
+    assert len(pairs) > 200
+    assert all(slug == slugify(title) for title, slug in pairs)
 
 
 def test_tags_search_index_and_generation_match_the_triggers(demo_db):

@@ -8,6 +8,7 @@ import pytest
 from blog import discovery
 from blog.db import db
 from blog.models import DRAFT, Post
+from tests.conftest import post_path
 
 NS = '{http://www.sitemaps.org/schemas/sitemap/0.9}'
 
@@ -39,24 +40,24 @@ def test_sitemap_lists_public_pages_with_absolute_urls(client, site):
     urls = urlset(client.get('/sitemap.xml', headers={'Host': 'evil.example'}))
     assert set(urls) == {
         'http://blog.test/', 'http://blog.test/authors',
-        'http://blog.test/posts/%d' % first.id, 'http://blog.test/posts/%d' % second.id,
+        'http://blog.test' + post_path(first.id), 'http://blog.test' + post_path(second.id),
         'http://blog.test/authors/alice', 'http://blog.test/authors/bob',
         'http://blog.test/tags/python', 'http://blog.test/tags/caf%C3%A9',
     }
-    assert urls['http://blog.test/posts/%d' % first.id] == '2026-01-02T03:04:05Z'
-    assert urls['http://blog.test/posts/%d' % second.id].endswith('Z')
+    assert urls['http://blog.test' + post_path(first.id)] == '2026-01-02T03:04:05Z'
+    assert urls['http://blog.test' + post_path(second.id)].endswith('Z')
     assert urls['http://blog.test/tags/python'] is None  # only posts carry <lastmod>
 
 
 def test_sitemap_follows_writes(client, site):
     first, second, draft = site
-    assert 'http://blog.test/posts/%d' % draft.id not in urlset(client.get('/sitemap.xml'))
+    assert 'http://blog.test' + post_path(draft.id) not in urlset(client.get('/sitemap.xml'))
     with db.connection_context():
         saved = Post.get_by_id(draft.id)
         saved.status = 'published'
         saved.save_optimistic()
     urls = urlset(client.get('/sitemap.xml'))
-    assert 'http://blog.test/posts/%d' % draft.id in urls
+    assert 'http://blog.test' + post_path(draft.id) in urls
     assert 'http://blog.test/tags/secret' in urls
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from blog.models import DRAFT, Revision
 from tests.conftest import fresh_post as fresh
+from tests.conftest import post_path
 from tests.conftest import post_revisions as revisions
 
 BODY = 'First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n'
@@ -38,7 +39,7 @@ def test_changes_that_do_not_overlap_are_merged_and_saved(browser, post, tabs):
     mine['body'] = BODY.replace('Third paragraph.', 'Third paragraph, alice.')
     mine['tags'] = 'one, two'
     answer = mine.submit(status=303)
-    assert answer.location == '/posts/%d?notice=merged' % post.id
+    assert answer.location == post_path(post.id, notice='merged')
     saved = fresh(post.id)
     assert saved.title == 'Retitled by the admin'  # theirs: I did not touch it
     assert saved.body == ('First paragraph, admin.\n\nSecond paragraph.\n\n'
@@ -85,7 +86,7 @@ def test_a_choice_per_part_resolves_it(browser, post, tabs, choice, second):
     form = conflict_form(mine.submit(status=409))
     form['part-0'] = choice
     answer = form.submit('resolve', status=303)
-    assert answer.location == '/posts/%d?notice=merged' % post.id
+    assert answer.location == post_path(post.id, notice='merged')
     assert fresh(post.id).body == 'First paragraph.\n\n%s\nThird, alice.\n' % second
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from tests import browser
 from tests.browser import check_page, fill, sign_in, submit, visit
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, post_id_in
 from tests.server import ROOT, Server
 
 REASON = browser.why_no_browser()
@@ -166,18 +166,18 @@ def test_text_typed_in_the_editor_survives_closing_the_browser(site, chromium, d
     new_copy = wait_for_copy(driver, 'root:/posts/new', 'body', 'The saved text.')
     assert new_copy['version'] is None and new_copy['sent'] is False
     submit(driver)
-    post_path = path_of(driver)
-    assert saved_marker(driver) == 'root:%s/edit' % post_path
+    edit_path = '/posts/%d/edit' % post_id_in(path_of(driver))
+    assert saved_marker(driver) == 'root:%s' % edit_path
     assert copies(driver) == {}  # the new post's copy went with its save
     check_page(driver, pages, 'post-after-save')
 
-    edit_url = site.url + post_path + '/edit'
+    edit_url = site.url + edit_path
     driver.get(edit_url)
     fill(driver, {'body': 'Typed, never saved.'})
-    copy = wait_for_copy(driver, 'root:%s/edit' % post_path, 'body', 'Typed, never saved.')
+    copy = wait_for_copy(driver, 'root:%s' % edit_path, 'body', 'Typed, never saved.')
     assert copy['version'] == 1
     # No token, nothing hidden.
-    assert set(copy['fields']) == {'title', 'body', 'status', 'tags', 'publish_at'}
+    assert set(copy['fields']) == {'title', 'slug', 'body', 'status', 'tags', 'publish_at'}
 
     chromium.restart()  # the browser closes with the text unsaved
     driver = chromium.driver
@@ -261,9 +261,9 @@ def test_a_copy_typed_over_an_older_version_is_offered_with_a_warning(site, driv
     visit(driver, site, '/posts/new')
     fill(driver, {'title': 'Two tabs', 'body': 'The first text.'})
     submit(driver)
-    post_path = path_of(driver)
-    key = 'root:%s/edit' % post_path
-    edit_url = site.url + post_path + '/edit'
+    edit_path = '/posts/%d/edit' % post_id_in(path_of(driver))
+    key = 'root:%s' % edit_path
+    edit_url = site.url + edit_path
 
     driver.get(edit_url)  # tab A opens the editor at version 1
     tab_a = driver.current_window_handle

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from blog.render import NOTICES, SAVE_NOTICES
-from tests.conftest import ROOT, Auth
+from tests.conftest import ROOT, Auth, post_path
 
 TEMPLATES = os.path.join(ROOT, 'templates')
 SCRIPT_TAG = '<script src="{{ url(\'static\', path=\'editor.js\') }}" defer></script>'
@@ -212,7 +212,8 @@ def test_the_page_after_each_editors_save_carries_data_saved(browser, post):
     stale['bio'] = 'Another bio.'
     profile_merged = stale.submit(status=303)  # the admin changed another field
 
-    new_id = int(re.match(r'/posts/(\d+)\?notice=created$', created.location).group(1))
+    new_id = int(re.match(r'/posts/(\d+)-[a-z0-9-]+\?notice=created$', created.location)
+                 .group(1))
     answers = [(alice, created, 'alice:/posts/%d/edit' % new_id),
                (alice, saved, 'alice:/posts/%d/edit' % post.id),
                (alice, unchanged, 'alice:/posts/%d/edit' % post.id),
@@ -228,13 +229,13 @@ def test_the_page_after_each_editors_save_carries_data_saved(browser, post):
         assert SCRIPT in page.text
 
 
-@pytest.mark.parametrize('path', ['/posts/%d?notice=discarded', '/posts/%d'])
-def test_a_post_page_without_a_save_notice_has_neither_marker_nor_script(browser, post, path):
-    page = browser('alice').get(path % post.id)
+@pytest.mark.parametrize('notice', ['discarded', None])
+def test_a_post_page_without_a_save_notice_has_neither_marker_nor_script(browser, post, notice):
+    page = browser('alice').get(post_path(post, notice=notice))
     assert saved_marker(page) is None and 'editor.js' not in page.text
 
 
 def test_readers_never_get_the_marker_or_the_script(browser, post):
     for who in (browser(None), browser('bob')):  # anonymous; signed in, not the author
-        page = who.get('/posts/%d?notice=saved' % post.id)
+        page = who.get(post_path(post.id, notice='saved'))
         assert saved_marker(page) is None and 'editor.js' not in page.text

@@ -15,7 +15,7 @@ from blog.app import create_app
 from blog.config import Config
 from blog.db import db, hash_password
 from blog.models import DRAFT, Post, User
-from blog.zipformat import parse_markdown, post_to_markdown, slugify
+from blog.zipformat import parse_markdown, post_to_markdown
 from tests.conftest import PASSWORD, ROOT, TEST_COST, Auth
 
 
@@ -66,8 +66,9 @@ def with_authors():
 
 def everything():
     """Every stored field of every post, comparable across databases."""
-    return sorted((p.author.username, p.title, p.body, p.status, p.tags, p.created_at,
-                   p.updated_at, p.published_at, p.html) for p in with_authors())
+    return sorted((p.author.username, p.title, p.slug, p.body, p.status, p.tags,
+                   p.created_at, p.updated_at, p.published_at, p.html)
+                  for p in with_authors())
 
 
 def test_anonymous_is_sent_to_sign_in(client):
@@ -90,6 +91,7 @@ def test_author_exports_own_posts_drafts_included(client, auth, site):
     ]
     text = files['alice/2025-06-01-hello-world-friends.md']
     assert text.startswith('---\ntitle: "Hello, \\"world\\" & <friends> 😀"\n'
+                           'slug: "hello-world-friends"\n'
                            'author: "alice"\nauthor_name: "Alice \\"Al\\" Liddell ✓"\n'
                            'status: "published"\ndate: "2025-06-01T08:30:15Z"\n'
                            'tags: ["intro", "café"]\n'
@@ -185,6 +187,29 @@ def test_hand_written_minimal_file_imports(tmp_path):
     assert post.title == 'Plain title' and post.status == 'published'
     assert post.published_at == post.created_at == datetime.datetime(2024, 2, 3, 3, 5, 6)
     assert post.body == 'Hello *there*\r\n' and '<em>there</em>' in post.html
+    assert post.slug == 'plain-title'  # no slug in the file: made from the title
+
+
+@pytest.mark.parametrize('line, slug', [
+    ('slug: "my-own-words"\n', 'my-own-words'),
+    ('slug: my-own-words\n', 'my-own-words'),
+    ('slug: "My Own Words"\n', 'ca-va-tokyo'),  # not a slug as we make them
+    ('slug: ""\n', 'ca-va-tokyo'),
+    ('slug: 42\n', 'ca-va-tokyo'),
+    ('slug: "%s"\n' % ('x' * 61), 'ca-va-tokyo'),
+    ('', 'ca-va-tokyo'),
+])
+def test_import_takes_a_valid_slug_else_makes_one_from_the_title(tmp_path, line, slug):
+    path = tmp_path / 'mine.zip'
+    with zipfile.ZipFile(path, 'w') as archive:
+        archive.writestr('p.md', '---\ntitle: "Ça va, Tokyo?"\n%sauthor: writer\n'
+                                 'date: 2024-02-03T04:05:06Z\n---\nHello\n' % line)
+    fresh = str(tmp_path / 'fresh.db')
+    result = run('import', str(path), '--db', fresh)
+    assert result.returncode == 0, result.stderr
+    app = create_app(Config(db_path=fresh, hash_cost=TEST_COST))
+    with app.config['blog.site'].activated(), db.connection_context():
+        assert [p.slug for p in Post.select()] == [slug]
 
 
 GOOD = ('---\ntitle: "T"\nauthor: "alice"\nstatus: "published"\ntags: ["a"]\n'
@@ -233,17 +258,6 @@ def test_bad_zips_exit_2(tmp_path, setup, message):
     result = run('import', str(path), '--db', str(tmp_path / 'x.db'))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
-
-
-@pytest.mark.parametrize('title, slug', [
-    ('Hello, World!', 'hello-world'),
-    ('Café crème', 'cafe-creme'),
-    ('日本語', 'post'),
-    ('---', 'post'),
-    ('x' * 100, 'x' * 60),
-])
-def test_slugify(title, slug):
-    assert slugify(title) == slug
 
 
 # --- malformed and hostile imports ----------------------------------------------

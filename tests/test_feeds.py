@@ -9,7 +9,7 @@ import pytest
 from blog import feeds
 from blog.db import db
 from blog.models import DRAFT, Post
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, post_path
 
 ATOM = '{http://www.w3.org/2005/Atom}'
 
@@ -63,15 +63,15 @@ def test_site_feed_has_absolute_links_and_dates(client, alice, make_user, make_p
     assert links == {'self': 'http://blog.test/feed.atom', 'alternate': 'http://blog.test/'}
     assert [e.title for e in feed.entries] == ['Second', 'First']
     entry = feed.entries[1]
-    assert entry.link == 'http://blog.test/posts/%d' % first.id
-    assert entry.id == 'tag:blog.test,2026-01-31:/posts/%d' % first.id
+    assert entry.link == 'http://blog.test' + post_path(first.id)
+    assert entry.id == 'tag:blog.test,2026-01-31:' + post_path(first.id)
     assert entry.published == '2026-01-31T11:50:00Z'
     assert [t.term for t in entry.tags] == ['python', 'web']
     assert entry.author_detail.href == 'http://blog.test/authors/alice'
     assert 'evil.example' not in response.text
     root = ET.fromstring(response.body)  # noqa: S314 - our own output
     assert root.find(ATOM + 'updated').text == feed.entries[0].updated
-    assert feed.entries[0].id.endswith('/posts/%d' % second.id)
+    assert feed.entries[0].id.endswith(post_path(second.id))
 
 
 def test_drafts_never_appear(client, alice, make_post):
@@ -190,6 +190,6 @@ def test_entries_past_the_size_limit_get_a_summary_and_a_link(client, alice, mak
     summary = by_title['Big']
     assert summary.startswith('<p>Opening words about snakes &amp; &lt;ladders&gt;.')
     assert 'Paragraph 999' not in summary and '<strong>' not in summary
-    assert summary.endswith('<p><a href="http://blog.test/posts/%d">Read the whole post</a>'
-                            '</p>' % big.id)
+    assert summary.endswith('<p><a href="http://blog.test%s">Read the whole post</a>'
+                            '</p>' % post_path(big))
     ET.fromstring('<div>%s</div>' % summary)  # noqa: S314 - well-formed markup on its own

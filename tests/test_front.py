@@ -3,6 +3,7 @@
 import pytest
 
 from blog import cache, sessions
+from tests.conftest import post_path
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def _headers(response):
                                   '/feed.atom', '/authors/alice/feed.atom', 'POST'])
 def test_a_kept_page_is_answered_without_bottle_and_the_same(client, posted, bottle_calls,
                                                              path):
-    path = '/posts/%d' % posted.id if path == 'POST' else path
+    path = post_path(posted.id) if path == 'POST' else path
     first = client.get(path)
     assert len(bottle_calls) == 1
     again = client.get(path)
@@ -140,12 +141,13 @@ def test_a_page_that_sets_a_cookie_is_not_kept(client, posted, bottle_calls):
 
 def test_many_addresses_push_out_only_each_other(client, site, posted, monkeypatch):
     monkeypatch.setattr(site.front.store, 'max_entries', 5)
-    client.get('/posts/%d' % posted.id)
+    client.get(post_path(posted.id))
     for n in range(10):  # the same post under ever longer addresses
-        client.get('/posts/%s%d' % ('0' * (n + 1), posted.id))
+        client.get('/posts/%s%d-first-post' % ('0' * (n + 1), posted.id))
     assert len(site.front.store) == 5
     # The page cache behind it still holds the post's page and nothing pushed it out.
-    assert site.cache.get(('page', ('post', posted.id)), site.cache.generation())
+    assert site.cache.get(('page', ('post', posted.id, 'first-post')),
+                          site.cache.generation())
 
 
 def test_caching_off_means_no_front_door(config, posted, bottle_calls):

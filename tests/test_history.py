@@ -7,7 +7,7 @@ import pytest
 from blog import conflicts, history
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, Revision, User
-from tests.conftest import LONG_BODY, csrf_from
+from tests.conftest import LONG_BODY, csrf_from, post_path
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 from tests.test_conflicts import ADVERSARIAL, count_word_pairs, sides
@@ -122,7 +122,7 @@ def test_restore_saves_the_old_text_as_a_new_version(story, people):
     post_id, alice, _root = story
     page = alice.get('/posts/%d/revisions/1' % post_id)
     response = restore_form(page, post_id, 1).submit(status=303)
-    assert response.location == '/posts/%d?notice=restored' % post_id
+    assert response.location == post_path(post_id, notice='restored')
     assert 'Revision restored.' in response.follow().text
     post = fresh(post_id)
     assert (post.title, post.body, post.tags) == ('Title one', 'alpha\nbeta\ngamma', ['one'])

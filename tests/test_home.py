@@ -14,6 +14,7 @@ from blog.db import db
 from blog.models import DRAFT, PUBLISHED, TRASHED, AuthorLatest, Post, User, utcnow
 from blog.queries import listings as queries
 from blog.queries import trash
+from tests.conftest import post_id_in, post_path
 
 BASE = datetime.datetime(2024, 1, 1, 12, 0, 0)
 
@@ -24,7 +25,7 @@ def entry_ids(response):
     listing = soup.find('ol', class_='post-list')
     if listing is None:
         return []
-    return [int(li.h2.a['href'].rsplit('/', 1)[1]) for li in listing.find_all('li')]
+    return [post_id_in(li.h2.a['href']) for li in listing.find_all('li')]
 
 
 def all_pages(client, path='/'):
@@ -67,6 +68,7 @@ def random_site(seed, authors=30, posts=150):
             when = BASE + datetime.timedelta(seconds=rng.randint(0, 12))
             draft = rng.random() < 0.15
             rows.append({'author': rng.choice(writers), 'title': 'draft' if draft else 'post',
+                         'slug': 'draft' if draft else 'post',
                          'body': 'b', 'html': '<p>b</p>',
                          'status': DRAFT if draft else PUBLISHED,
                          'published_at': None if draft else when,
@@ -110,7 +112,7 @@ def test_entries_show_title_author_date_and_excerpt(client, make_user, make_post
     assert entry_ids(response) == [newest.id, bobs.id]
     soup = BeautifulSoup(response.text, 'html.parser')
     first = soup.find('ol', class_='post-list').li
-    assert first.h2.a['href'] == '/posts/%d' % newest.id
+    assert first.h2.a['href'] == post_path(newest)
     assert first.h2.a.text == 'Down the <rabbit> hole'  # escaped in the HTML
     assert '&lt;rabbit&gt;' in response.text
     author = first.find('a', href='/authors/alice')

@@ -10,8 +10,8 @@ _spec = importlib.util.spec_from_file_location('bench_load',
 load = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(load)
 
-TARGETS = {'post_id': 7, 'username': 'ada-abbott-1', 'tag': 'coffee', 'tag_page': 5,
-           'home_page': 400, 'rare_word': 'stubborn'}
+TARGETS = {'post_id': 7, 'slug': 'notes-on-coffee', 'username': 'ada-abbott-1', 'tag': 'coffee',
+           'tag_page': 5, 'home_page': 400, 'rare_word': 'stubborn'}
 WRK = """Running 1s test @ http://127.0.0.1:1/
   Latency Distribution
      50%    5.21ms
@@ -42,6 +42,7 @@ def test_plan_builds_every_group_with_its_bar():
     assert len(signed_in) == len(load.PAGES)
     assert all(page.headers == (('Cookie', 'blog_session=x'),) for page in signed_in)
     assert 'http://h/authors/ada-abbott-1/feed.atom' in {page.url for page in pages}
+    assert 'http://h/posts/7-notes-on-coffee' in {page.url for page in pages}
     assert len(pages) == load.planned_pages(set(load.GROUPS))
 
 

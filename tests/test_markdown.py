@@ -20,7 +20,7 @@ from blog.markdown import (
     render_markdown_bounded,
 )
 from blog.models import Post, User
-from tests.conftest import LONG_BODY
+from tests.conftest import LONG_BODY, post_path
 
 # The one script a page of the site may carry: its own file (static/editor.js, on
 # editor pages and after a save), never anything that came from what was typed.
@@ -391,17 +391,17 @@ def test_hostile_title_is_plain_text_everywhere(app, alice, title):
     form['body'] = 'second'
     form.submit(status=303)
     stale['body'] = 'third'
-    pages = [alice.get('/posts/%d' % post_id), alice.get('/posts/%d/edit' % post_id),
+    pages = [alice.get(post_path(post_id)), alice.get('/posts/%d/edit' % post_id),
              alice.get('/posts/%d/history' % post_id),
              alice.get('/posts/%d/revisions/1' % post_id),
              stale.submit(status=409),  # the conflict page shows the title too
-             TestApp(app).get('/posts/%d' % post_id)]
+             TestApp(app).get(post_path(post_id))]
     for page in pages:
         assert html_escape(title) in page.text
         for tag, attrs in Elements(page.text).found:
             assert tag not in ('script', 'img', 'iframe'), (page.request.path, tag)
             assert not any(name.startswith('on') for name in attrs), (tag, attrs)
-    page = alice.get('/posts/%d' % post_id)
+    page = alice.get(post_path(post_id))
     heading = re.search(r'<h1>(.*?)</h1>', page.text, re.S).group(1)
     assert heading == html_escape(title)  # escaped once, never evaluated as a template
 

@@ -8,6 +8,7 @@ from playhouse.migrations import Runner
 from blog.db import MIGRATIONS_DIR
 from blog.models import PUBLISHED
 from blog.sqlite import SqliteBackend
+from blog.sqlite_bulk import _load_migration
 from tests.conftest import csrf_from
 
 
@@ -73,7 +74,7 @@ def test_stale_form_of_a_deleted_post_never_overwrites_a_new_one(client_for, cli
     created = client.post('/posts/new', {'title': 'Brand new', 'body': 'new body',
                                          'status': 'published', 'tags': '',
                                          'csrf_token': token}, status=303)
-    assert not created.headers['Location'].startswith('/posts/%d?' % post.id)
+    assert not created.headers['Location'].startswith('/posts/%d-' % post.id)
 
     stale['title'] = 'Admin edit'
     stale.submit(status=404)  # the rescue page, with the admin's text kept
@@ -214,4 +215,63 @@ def test_posts_from_before_scheduling_stay_as_they_were(tmp_path):
         Runner(db, directory=MIGRATIONS_DIR).down(target='0015_review')
         columns = {row[1] for row in db.execute_sql('PRAGMA table_info("post")')}
         assert 'publish_at' not in columns
+    db.close_all()
+
+
+def test_existing_posts_get_slugs_from_their_titles(tmp_path):
+    db = old_database(tmp_path, '0015_review', posts=3)
+    with db.connection_context():
+        for title in ('Ça va? Größe — 東京', '!!!', 'word ' * 30):
+            db.execute_sql("INSERT INTO post (author_id, title, body, html, status, tags, "
+                           "created_at, updated_at) VALUES (1, ?, 'b', 'h', 'draft', '[]', 0, 0)",
+                           (title,))
+        db.execute_sql('DELETE FROM post WHERE id = 2')  # ids with a gap
+        applied = Runner(db, directory=MIGRATIONS_DIR).up()
+        assert '0016_slugs' in applied
+        assert db.execute_sql('SELECT id, slug FROM post ORDER BY id').fetchall() == [
+            (1, 'title-1'), (3, 'title-3'), (4, 'ca-va-grosse-dong-jing'), (5, 'post'),
+            (6, '-'.join(['word'] * 12))]
+        assert db.execute_sql('PRAGMA integrity_check').fetchone()[0] == 'ok'
+        # A row written without a slug gets '' (never NULL); the sitemap's covering
+        # index carries the slug.
+        db.execute_sql("INSERT INTO post (author_id, title, body, html, status, tags, "
+                       "created_at, updated_at) VALUES (1, 'n', 'b', 'h', 'draft', '[]', 0, 0)")
+        assert db.execute_sql('SELECT slug FROM post WHERE id = 7').fetchone() == ('',)
+        plan = ' '.join(row[3] for row in db.execute_sql(
+            "EXPLAIN QUERY PLAN SELECT id, updated_at, slug FROM post "
+            "WHERE status = 'published' ORDER BY id"))
+        assert 'COVERING INDEX post_published_id' in plan, plan
+    db.close_all()
+
+
+class CountingDatabase:
+    """A database whose SELECTs and executemany calls are counted."""
+
+    def __init__(self, db):
+        self.db, self.selects, self.batches = db, [], []
+
+    def execute_sql(self, sql, params=()):
+        self.selects.append(params)
+        return self.db.execute_sql(sql, params)
+
+    def connection(self):
+        outer = self
+
+        class Connection:
+            def executemany(self, sql, rows):
+                outer.batches.append(len(rows))
+                return outer.db.connection().executemany(sql, rows)
+        return Connection()
+
+
+def test_the_slug_backfill_reads_and_writes_in_bounded_batches(tmp_path):
+    db = old_database(tmp_path, '0016_slugs', posts=7)
+    migration = _load_migration('0016_slugs')
+    with db.connection_context():
+        counting = CountingDatabase(db)
+        migration.backfill(counting, batch=3)
+        assert counting.batches == [3, 3, 1]
+        assert [params[1] for params in counting.selects] == [3, 3, 3, 3]
+        assert db.execute_sql("SELECT count(*) FROM post WHERE slug = 'title-' || id"
+                              ).fetchone() == (7,)
     db.close_all()

@@ -37,7 +37,7 @@ def test_sixteen_simultaneous_edits_of_one_version(tmp_path):
             'csrf_token': token, 'title': 'Contended', 'body': 'The original text.',
             'status': 'published', 'tags': 'race'})
         assert status == 303
-        post_id = int(re.match(r'/posts/(\d+)\?', headers['Location']).group(1))
+        post_id = int(re.match(r'/posts/(\d+)-contended\?', headers['Location']).group(1))
 
         # Sixteen signed-in sessions: half the author's, half the admin's.
         names = ['alice' if i % 2 else 'root' for i in range(WRITERS)]
@@ -63,7 +63,7 @@ def test_sixteen_simultaneous_edits_of_one_version(tmp_path):
     statuses = Counter(status for status, _, _ in results)
     assert statuses == Counter({303: 1, 409: WRITERS - 1}), statuses
     winner = next(i for i, (status, _, _) in enumerate(results) if status == 303)
-    assert results[winner][1]['Location'] == '/posts/%d?notice=saved' % post_id
+    assert results[winner][1]['Location'] == '/posts/%d-contended?notice=saved' % post_id
     for i, (status, _, text) in enumerate(results):
         if status == 409:
             # Each loser sees their own text, editable, and the newest version.

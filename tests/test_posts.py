@@ -8,7 +8,7 @@ from blog import posts, tagging
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, PostTag, Revision, User
 from blog.queries import posts as queries
-from tests.conftest import LONG_BODY, csrf_from
+from tests.conftest import LONG_BODY, csrf_from, post_path
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 
@@ -31,7 +31,7 @@ def new_post(client, expect=303, **fields):
 
 
 def post_id_from(response):
-    match = re.match(r'^/posts/(\d+)\?notice=', response.location)
+    match = re.match(r'^/posts/(\d+)-[a-z0-9-]+\?notice=', response.location)
     assert match, response.location
     return int(match.group(1))
 
@@ -63,7 +63,7 @@ def test_create_published_post(browser, people):
     response = new_post(alice, title='  First   light ', body='# Intro\r\n\r\nHello *world*.',
                         tags='Night Sky, astronomy,  night   sky , Ünïcode')
     post_id = post_id_from(response)
-    assert response.location == '/posts/%d?notice=created' % post_id
+    assert response.location == post_path(post_id, notice='created')
     post = fresh(post_id)
     assert post.title == 'First light'
     assert post.body == '# Intro\n\nHello *world*.'  # browsers send CRLF; we keep LF
@@ -86,13 +86,13 @@ def test_create_draft_is_private(browser, people):
     post_id = post_id_from(new_post(alice, status=DRAFT))
     post = fresh(post_id)
     assert post.status == DRAFT and post.published_at is None
-    page = alice.get('/posts/%d' % post_id)
+    page = alice.get(post_path(post_id))
     assert '<span class="badge">Draft</span>' in page.text
     assert '<meta name="robots" content="noindex">' in page.text
     assert 'article:published_time' not in page.text
-    assert browser('root').get('/posts/%d' % post_id).status_int == 200
-    browser('bob').get('/posts/%d' % post_id, status=404)
-    browser().get('/posts/%d' % post_id, status=404)
+    assert browser('root').get(post_path(post_id)).status_int == 200
+    browser('bob').get(post_path(post_id), status=404)
+    browser().get(post_path(post_id), status=404)
 
 
 def test_new_post_needs_sign_in(browser):
@@ -254,10 +254,10 @@ def test_post_page_has_meta_og_canonical_and_time(browser, people, make_post):
     post = make_post(people['alice'], title='Stars & "quotes"',
                      body='First *paragraph* with <b>tags</b>.\n\nSecond one.',
                      tags=['space', 'night-sky'])
-    page = browser().get('/posts/%d' % post.id)
+    page = browser().get(post_path(post.id))
     text = page.text
     assert '<title>Stars &amp; &#34;quotes&#34; · Blog</title>' in text
-    url = 'http://blog.test/posts/%d' % post.id
+    url = 'http://blog.test' + post_path(post.id)
     assert '<link rel="canonical" href="%s">' % url in text
     assert '<meta property="og:url" content="%s">' % url in text
     assert '<meta property="og:type" content="article">' in text
@@ -278,8 +278,9 @@ def test_post_page_has_meta_og_canonical_and_time(browser, people, make_post):
 
 def test_canonical_url_ignores_the_path_spelling(browser, people, make_post):
     post = make_post(people['alice'])
-    page = browser().get('/posts/000%d' % post.id)
-    assert '<link rel="canonical" href="http://blog.test/posts/%d">' % post.id in page.text
+    page = browser().get('/posts/000%d-a-post' % post.id)
+    assert '<link rel="canonical" href="http://blog.test/posts/%d-a-post">' % post.id \
+        in page.text
 
 
 @pytest.mark.parametrize('path', ['/posts/0', '/posts/424242', '/posts/' + HUGE_ID,
@@ -295,7 +296,7 @@ def test_missing_posts_are_404(browser, people, make_post, path):
 def test_drafts_are_visible_only_to_author_and_admins(browser, people, make_post, viewer,
                                                       status):
     draft = make_post(people['alice'], title='Secret plan', status=DRAFT)
-    page = browser(viewer).get('/posts/%d' % draft.id, status=status)
+    page = browser(viewer).get(post_path(draft.id), status=status)
     assert ('Secret plan' in page.text) == (status == 200)
 
 
@@ -303,7 +304,7 @@ def test_drafts_are_visible_only_to_author_and_admins(browser, people, make_post
     (None, False), ('bob', False), ('alice', True), ('root', True)])
 def test_published_post_controls(browser, people, make_post, viewer, controls):
     post = make_post(people['alice'])
-    page = browser(viewer).get('/posts/%d' % post.id)
+    page = browser(viewer).get(post_path(post.id))
     assert ('href="/posts/%d/edit"' % post.id in page.text) == controls
     assert ('action="/posts/%d/delete"' % post.id in page.text) == controls
     assert ('href="/posts/%d/history"' % post.id in page.text) == controls
@@ -313,41 +314,41 @@ def test_anonymous_readers_get_the_cached_page_until_a_write(browser, people, ma
                                                             monkeypatch):
     post = make_post(people['alice'], title='Cached title')
     reader = browser()
-    assert 'Cached title' in reader.get('/posts/%d' % post.id).text
+    assert 'Cached title' in reader.get(post_path(post.id)).text
     calls = []
     original = queries.post_with_author
     monkeypatch.setattr(queries, 'post_with_author',
                         lambda pid: calls.append(pid) or original(pid))
-    page = reader.get('/posts/%d' % post.id)
+    page = reader.get(post_path(post.id))
     assert 'Cached title' in page.text and page.content_type == 'text/html'
     assert calls == []  # served from the cache
     # Another signed-in reader gets the same page with their own header.
-    page = browser('bob').get('/posts/%d' % post.id)
+    page = browser('bob').get(post_path(post.id))
     assert 'Cached title' in page.text and 'Signed in as' in page.text
     assert calls == []
     # Its author gets a fresh page (it has their controls).
-    assert 'Cached title' in browser('alice').get('/posts/%d' % post.id).text
+    assert 'Cached title' in browser('alice').get(post_path(post.id)).text
     assert calls == [post.id]
     # A write to any post invalidates the cache.
     with db.connection_context():
         Post.update(title='New title').where(Post.id == post.id).execute()
-    assert 'New title' in reader.get('/posts/%d' % post.id).text
+    assert 'New title' in reader.get(post_path(post.id)).text
     assert calls == [post.id, post.id]
 
 
 def test_post_pages_answer_conditional_gets(browser, people, make_post):
     post = make_post(people['alice'])
     reader = browser()
-    first = reader.get('/posts/%d' % post.id)
+    first = reader.get(post_path(post.id))
     etag = first.headers['ETag']
     assert first.headers['Cache-Control'] == 'no-cache' and 'Last-Modified' in first.headers
-    reader.get('/posts/%d' % post.id, headers={'If-None-Match': etag}, status=304)
+    reader.get(post_path(post.id), headers={'If-None-Match': etag}, status=304)
     with db.connection_context():
         Post.update(title='Changed').where(Post.id == post.id).execute()
-    changed = reader.get('/posts/%d' % post.id, headers={'If-None-Match': etag}, status=200)
+    changed = reader.get(post_path(post.id), headers={'If-None-Match': etag}, status=200)
     assert 'Changed' in changed.text and changed.headers['ETag'] != etag
     # Signed in: the page carries controls for that user, so no shared validators.
-    mine = browser('alice').get('/posts/%d' % post.id, headers={'If-None-Match': etag})
+    mine = browser('alice').get(post_path(post.id), headers={'If-None-Match': etag})
     assert mine.status_int == 200 and 'ETag' not in mine.headers
     assert mine.headers['Cache-Control'] == 'no-cache, private'
 
@@ -360,15 +361,15 @@ def test_no_304_for_a_post_that_is_not_there(app, browser, people, make_post, he
     for post_id in (draft.id, draft.id + 1000):
         if header != '*':
             generation = app.config['blog.site'].cache.generation()
-            header = cache.page_etag(('post', post_id), generation)
-        reader.get('/posts/%d' % post_id, headers={'If-None-Match': header}, status=404)
+            header = cache.page_etag(('post', post_id, 'a-post'), generation)
+        reader.get('/posts/%d-a-post' % post_id, headers={'If-None-Match': header}, status=404)
 
 
 def test_a_notice_is_never_cached(browser, people, make_post):
     post = make_post(people['alice'])
     reader = browser()
-    assert 'Post deleted.' in reader.get('/posts/%d?notice=deleted' % post.id).text
-    assert 'Post deleted.' not in reader.get('/posts/%d' % post.id).text
+    assert 'Post deleted.' in reader.get(post_path(post.id, notice='deleted')).text
+    assert 'Post deleted.' not in reader.get(post_path(post.id)).text
 
 
 # --- editing --------------------------------------------------------------------
@@ -391,7 +392,7 @@ def test_edit_saves_a_new_version_and_keeps_the_old_one(browser, people, make_po
     form['body'] = '## New body'
     form['tags'] = 'new, shiny'
     response = form.submit(status=303)
-    assert response.location == '/posts/%d?notice=saved' % post.id
+    assert response.location == post_path(post.id, notice='saved')
     after = fresh(post.id)
     assert (after.title, after.body, after.tags) == ('New title', '## New body', ['new', 'shiny'])
     assert after.html == '<h3>New body</h3>\n'
@@ -411,7 +412,7 @@ def test_unchanged_save_is_a_303_with_a_notice(browser, people, make_post):
     post = make_post(people['alice'], body='Line one\nLine two')
     form = edit_form(browser('alice'), post.id)
     response = form.submit(status=303)
-    assert response.location == '/posts/%d?notice=unchanged' % post.id
+    assert response.location == post_path(post.id, notice='unchanged')
     assert 'Nothing had changed' in response.follow().text
     assert fresh(post.id).version == 1 and revisions(post.id) == []
 
@@ -449,7 +450,7 @@ def test_two_tab_conflict_end_to_end(browser, people, make_post):
     assert fresh(post.id).body == 'line 1\nline 2 by B\nline 3'  # nothing saved yet
 
     response = conflict.submit(status=303)  # a deliberate overwrite
-    assert response.location == '/posts/%d?notice=saved' % post.id
+    assert response.location == post_path(post.id, notice='saved')
     after = fresh(post.id)
     assert after.version == 3 and after.title == 'Shared, by A'
     assert after.body == 'line 1\nline 2\nline 3\nline 4 by A'
@@ -624,14 +625,14 @@ def test_delete_moves_the_post_to_the_trash(browser, people, make_post, who):
     form = edit_form(client, post.id)
     form['body'] = 'second version'
     form.submit(status=303)
-    page = client.get('/posts/%d' % post.id)
+    page = client.get(post_path(post.id))
     response = form_by_action(page, '/posts/%d/delete' % post.id).submit(status=303)
     assert response.location == '/trash?notice=trashed&undo=%d' % post.id
     assert 'moved to the trash' in response.follow().text
     assert fresh(post.id).status == 'trashed'
     with db.connection_context():
         assert Revision.select().count() == 1 and PostTag.select().count() == 1
-    client.get('/posts/%d' % post.id, status=404)
+    client.get(post_path(post.id), status=404)
 
 
 def test_everyone_who_may_edit_shares_one_render_with_their_own_token(
@@ -641,7 +642,7 @@ def test_everyone_who_may_edit_shares_one_render_with_their_own_token(
     real = posts._post_page
     monkeypatch.setattr(posts, '_post_page', lambda *a: rendered.append(a) or real(*a))
     alice, root, bob = browser('alice'), browser('root'), browser('bob')
-    pages = {name: client.get('/posts/%d' % post.id)
+    pages = {name: client.get(post_path(post.id))
              for name, client in (('alice', alice), ('root', root), ('bob', bob))}
     assert len(rendered) == 2  # once for those who may edit, once for everyone else
     tokens = {name: csrf_from(page) for name, page in pages.items()}
@@ -754,13 +755,13 @@ def test_post_page_says_when_it_was_updated(browser, people, make_post):
     post = make_post(people['alice'], published_at=published)
     with db.connection_context():
         Post.update(updated_at=published).where(Post.id == post.id).execute()
-    page = browser().get('/posts/%d' % post.id)
+    page = browser().get(post_path(post.id))
     assert '<time datetime="2020-02-03T04:05:06Z">3 Feb 2020</time>' in page.text
     assert 'updated' not in page.text
     form = edit_form(browser('alice'), post.id)
     form['body'] = 'edited today'
     form.submit(status=303)
-    page = browser().get('/posts/%d' % post.id)
+    page = browser().get(post_path(post.id))
     assert '<time datetime="2020-02-03T04:05:06Z">3 Feb 2020</time>' in page.text
     assert re.search(r'· updated <time datetime="[^"]+">', page.text)
     assert fresh(post.id).published_at == published
@@ -776,7 +777,7 @@ def test_the_same_new_post_form_sent_twice_makes_one_post(browser, people, dbcon
     first = form.submit(status=303)
     again = form.submit(status=303)  # Back, then Save again
     post_id = post_id_from(first)
-    assert again.location == '/posts/%d?notice=unchanged' % post_id
+    assert again.location == post_path(post_id, notice='unchanged')
     assert Post.select().count() == 1
 
 
@@ -786,7 +787,7 @@ def test_a_resent_form_with_changes_edits_the_post_it_made(browser, people, dbco
     form['title'], form['body'], form['status'] = 'Once', 'First text.', PUBLISHED
     post_id = post_id_from(form.submit(status=303))
     form['body'] = 'Second text.'  # Back, changed, Save
-    assert form.submit(status=303).location == '/posts/%d?notice=saved' % post_id
+    assert form.submit(status=303).location == post_path(post_id, notice='saved')
     assert Post.select().count() == 1 and fresh(post_id).body == 'Second text.'
     assert [r.body for r in revisions(post_id)] == ['First text.']
 

@@ -5,7 +5,7 @@ import pytest
 
 from blog.db import db
 from blog.models import DRAFT, PENDING, PUBLISHED, Post
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, post_path
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_a_submitted_post_waits_in_the_queue_oldest_first(client_for, team):
     assert page.text.index('First in') < page.text.index('Second in')
     assert 'by <a href="/authors/carl">carl</a>' in page.text
     # Not public: a 404 for readers, readable by editors.
-    client_for().get('/posts/%d' % first.id, status=404)
-    assert 'First in' in client_for('eve').get('/posts/%d' % first.id).text
+    client_for().get(post_path(first.id), status=404)
+    assert 'First in' in client_for('eve').get(post_path(first.id)).text
     assert second.id > first.id
 
 

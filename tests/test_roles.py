@@ -8,7 +8,7 @@ from blog import roles
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, TRASHED, Post, utcnow
 from blog.queries import trash
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, post_path
 
 ROLES = ('contributor', 'author', 'editor', 'admin')
 
@@ -89,9 +89,9 @@ def test_editing_and_history_follow_the_table(client_for, team, role):
     # Someone else's draft: readable by editors and admins, else a 404 (never a 403:
     # its existence is not revealed).
     status = 200 if allowed('see_unpublished', role, False) else 404
-    client.get('/posts/%d' % posts['draft'].id, status=status)
+    client.get(post_path(posts['draft'].id), status=status)
     client.get('/posts/%d/edit' % posts['draft'].id, status=status)
-    client.get('/posts/%d' % own[role].id, status=200)
+    client.get(post_path(own[role].id), status=200)
 
 
 @pytest.mark.parametrize('role', ROLES)

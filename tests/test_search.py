@@ -15,7 +15,7 @@ from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, utcnow
 from blog.search import mark_up
 from tests import browser
-from tests.conftest import PASSWORD, ROOT, csrf_from
+from tests.conftest import PASSWORD, ROOT, csrf_from, post_path
 from tests.server import Server
 
 
@@ -26,7 +26,7 @@ def search(client, q, status=200, **params):
 def found(client, q):
     """Titles of the results for `q` (highlight markup removed)."""
     page = search(client, q)
-    titles = re.findall(r'<h2><a href="/posts/\d+">(.*?)</a></h2>', page.text)
+    titles = re.findall(r'<h2><a href="/posts/\d+-[a-z0-9-]+">(.*?)</a></h2>', page.text)
     return [re.sub(r'</?mark>', '', title) for title in titles]
 
 
@@ -226,7 +226,7 @@ def test_index_follows_every_kind_of_write_through_the_forms(client, alice, auth
     assert found(client, 'capybara') == []  # ...the search never shows them
     edit(title='Capybara again', tags='rodents', status='published')
     assert found(client, 'capybara') == ['Capybara again']
-    page = client.get('/posts/%d' % post_id)
+    page = client.get(post_path(post_id))
     client.post('/posts/%d/delete' % post_id, {'csrf_token': csrf_from(page)}, status=303)
     assert _index_ok() == {post_id}  # the trash keeps the row and its index entry...
     assert found(client, 'capybara') == []  # ...and the search never shows it
@@ -241,7 +241,7 @@ def test_results_link_posts_and_authors(client, make_user, make_post):
     bob = make_user('bob', display_name='Bob <B>')
     post = make_post(bob, title='Heron', body='a grey heron')
     page = search(client, 'heron')
-    assert 'href="/posts/%d"' % post.id in page.text
+    assert 'href="%s"' % post_path(post) in page.text
     assert 'href="/authors/bob">Bob &lt;B&gt;</a>' in page.text
     assert '<time datetime="' in page.text
     assert 'noindex' in page.text

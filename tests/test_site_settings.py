@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from blog import cli, site_settings
 from blog.db import db
 from blog.models import SiteSettings
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, post_id_in, post_path
 
 
 def saved():
@@ -68,13 +68,13 @@ def test_saving_changes_the_name_everywhere(browser, make_post, people):
     feed = browser(None).get('/feed.atom').text
     assert '<title type="text">The Daily &lt;Pig&gt;: latest posts</title>' in feed
     assert '<subtitle type="text">News from the farm</subtitle>' in feed
-    post = browser(None).get('/posts/%d' % saved_post_id(page))
+    post = browser(None).get(post_path(saved_post_id(page)))
     assert 'Hello · The Daily &lt;Pig&gt;' in post.text
 
 
 def saved_post_id(page):
     soup = BeautifulSoup(page.text, 'html.parser')
-    return int(soup.find('ol', class_='post-list').li.h2.a['href'].rsplit('/', 1)[1])
+    return post_id_in(soup.find('ol', class_='post-list').li.h2.a['href'])
 
 
 @pytest.mark.parametrize('field, value, message', [

@@ -13,7 +13,7 @@ from tests.conftest import fresh_post as fresh
 
 
 def titles(page):
-    return re.findall(r'<h2><a href="/posts/\d+">(.*?)</a></h2>', page.text)
+    return re.findall(r'<h2><a href="/posts/\d+-[a-z0-9-]+">(.*?)</a></h2>', page.text)
 
 
 def ago(minutes):

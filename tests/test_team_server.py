@@ -122,7 +122,9 @@ def test_a_team_from_the_first_admin_to_a_reviewed_post(tmp_path):
         status, _, _ = editor.request('/review/%d' % post_id, {
             'csrf_token': token, 'version': version, 'action': 'publish', 'note': ''})
         assert status == 303
-        status, _, page = Browser(server.url).request('/posts/%d' % post_id)
+        status, headers, _ = Browser(server.url).request('/posts/%d' % post_id)
+        assert status == 301 and headers['Location'] == '/posts/%d-needs-review' % post_id
+        status, _, page = Browser(server.url).request(headers['Location'])
         assert status == 200 and 'Short.' in page
         assert 'Needs review' in Browser(server.url).request('/archive')[2]
 

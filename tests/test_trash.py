@@ -18,7 +18,7 @@ from blog.models import DRAFT, PUBLISHED, TRASHED, Post, PostTag, Revision, utcn
 from blog.queries import posts as post_queries
 from blog.render import NOTICES
 from blog.site import APP_KEY
-from tests.conftest import ROOT, csrf_from
+from tests.conftest import ROOT, csrf_from, post_path
 from tests.conftest import post_revisions as revisions
 from tests.server import Browser, Server
 
@@ -34,7 +34,7 @@ def form_by_action(page, action):
 
 def delete(client, post_id):
     """Press Delete on the post's page; the 303."""
-    page = client.get('/posts/%d' % post_id)
+    page = client.get(post_path(post_id))
     return form_by_action(page, '/posts/%d/delete' % post_id).submit(status=303)
 
 
@@ -85,7 +85,7 @@ def test_a_deleted_post_is_gone_from_every_public_page(browser, people, make_pos
     assert response.location == '/trash?notice=trashed&undo=%d' % post.id
 
     for viewer in (None, 'bob', 'alice', 'root'):
-        browser(viewer).get('/posts/%d' % post.id, status=404)
+        browser(viewer).get(post_path(post.id), status=404)
     for path in PUBLIC_PAGES:
         page = reader.get(path)
         assert not links(page, post.id) and 'Zebra crossing' not in page.text, path
@@ -147,7 +147,7 @@ def test_restore_brings_the_post_back_exactly_as_it_was(browser, people, make_po
     delete(client, post.id)
     assert row(post.id) != before
     response = act(client, 'restore', post.id, 303)
-    assert response.location == '/posts/%d?notice=untrashed' % post.id
+    assert response.location == post_path(post.id, notice='untrashed')
     assert NOTICES['untrashed'] in response.follow().text
     assert row(post.id) == before  # same id, status, published_at, version, tags, body
     assert [rev.__data__ for rev in revisions(post.id)] == history
@@ -275,7 +275,7 @@ def test_the_notice_after_a_delete_offers_undo(browser, people, make_post):
     assert '%d days' % trashing.KEEP_DAYS in NOTICES['trashed']
     undo = form_by_action(page, '/trash/%d/restore' % post.id)
     assert 'Undo: restore “Oops”' in page.text
-    assert undo.submit(status=303).location == '/posts/%d?notice=untrashed' % post.id
+    assert undo.submit(status=303).location == post_path(post.id, notice='untrashed')
     assert row(post.id)['status'] == PUBLISHED
 
 
@@ -393,7 +393,7 @@ def test_delete_and_restore_over_http(tmp_path):
             'tags': 'wire', 'csrf_token': author.csrf('/posts/new')})
         assert status == 303
         path = headers['Location'].split('?')[0]
-        post_id = int(path.rsplit('/', 1)[1])
+        post_id = int(re.match(r'^/posts/(\d+)-over-the-wire$', path).group(1))
         assert reader.request(path)[0] == 200
 
         status, headers, _ = author.request('/posts/%d/delete' % post_id,

@@ -102,7 +102,7 @@ def ordered_homepage_posts(offset, limit, now):
 def _page_rows(page):
     # A page of (latest, post_id) joined back to its posts and their authors.
     return (Post
-            .select(Post.id, Post.title, Post.published_at,
+            .select(Post.id, Post.title, Post.slug, Post.published_at,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
                     User.id, User.username, User.display_name)
             .join(page, on=(Post.id == page.c.post_id))
@@ -161,7 +161,7 @@ def top_posts_per_author(author_ids, n=3):
                      (Post.author.in_(list(author_ids))))
               .alias('ranked'))
     return (Post
-            .select(Post.id, Post.title, Post.published_at, Post.author,
+            .select(Post.id, Post.title, Post.slug, Post.published_at, Post.author,
                     ranked.c.rnk.alias('rnk'))
             .join(ranked, on=(Post.id == ranked.c.id))
             .where(ranked.c.rnk <= n)
@@ -191,7 +191,7 @@ def author_by_username(username):
 def author_posts(author_id, offset, limit):
     """An author's live posts, newest first, with the start of their HTML."""
     return (Post
-            .select(Post.id, Post.title, Post.published_at,
+            .select(Post.id, Post.title, Post.slug, Post.published_at,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'))
             .where((Post.author == author_id) &
                    live())

@@ -65,6 +65,21 @@ def author_id_of(post_id):
     return None if row is None else row[0]
 
 
+def slug_of(post_id):
+    """The post's slug, or '' when there is no such post."""
+    row = _SLUG_OF.first(post_id)
+    return '' if row is None else row[0]
+
+
+_SLUG_OF = Prepared(
+    lambda post_id: (Post
+                     .select(Post.slug)
+                     .where(Post.id == post_id)
+                     .tuples()
+                     .limit(1)),
+    sample(int))
+
+
 _AUTHOR_ID_OF = Prepared(
     lambda post_id: (Post
                      .select(Post.author)
@@ -135,7 +150,8 @@ def pending_posts(limit, offset):
     """Posts submitted for review with their authors, oldest submission first (the
     partial index post_pending)."""
     return (Post
-            .select(Post.id, Post.title, Post.submitted_at, Post.updated_at, Post.version,
+            .select(Post.id, Post.title, Post.slug, Post.submitted_at, Post.updated_at,
+                    Post.version,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
                     User.id, User.username, User.display_name)
             .join(User, on=(Post.author == User.id))
@@ -175,8 +191,8 @@ def own_posts(author_id, state, limit, offset, now):
     change first; scheduled ones by their time, the soonest first; published ones
     (live at `now`) the newest first."""
     query = (Post
-             .select(Post.id, Post.title, Post.status, Post.updated_at, Post.published_at,
-                     Post.submitted_at, Post.review_note)
+             .select(Post.id, Post.title, Post.slug, Post.status, Post.updated_at,
+                     Post.published_at, Post.submitted_at, Post.review_note)
              .where(Post.author == author_id)
              .limit(limit)
              .offset(offset))

@@ -56,7 +56,7 @@ def archive_posts(limit, offset=0):
            .limit(limit)
            .offset(offset))
     return (Post
-            .select(Post.id, Post.title, Post.published_at,
+            .select(Post.id, Post.title, Post.slug, Post.published_at,
                     fn.SUBSTR(Post.html, 1, EXCERPT_SOURCE_CHARS).alias('html_head'),
                     User.id, User.username, User.display_name)
             .join(User, on=(Post.author == User.id))
@@ -98,9 +98,10 @@ def search_results(match, ids, snippet_tokens=24):
 
 
 def sitemap_posts():
-    """(id, updated_at) of live posts, oldest id first (stable chunks)."""
+    """(id, slug, updated_at) of live posts, oldest id first (stable chunks), from
+    the covering index post_published_id (migration 0016)."""
     return (Post
-            .select(Post.id, Post.updated_at)
+            .select(Post.id, Post.slug, Post.updated_at)
             .where(live())
             .order_by(Post.id))
 

@@ -45,9 +45,9 @@ def purge(post_id):
 
 
 def trashed_post(post_id):
-    """The trashed post `post_id` (id, author, title, trash columns), or None."""
+    """The trashed post `post_id` (id, author, title, slug, trash columns), or None."""
     return (Post
-            .select(Post.id, Post.author, Post.title, Post.trashed_status,
+            .select(Post.id, Post.author, Post.title, Post.slug, Post.trashed_status,
                     Post.deleted_at, Post.deleted_by)
             .where((Post.id == post_id) &
                    (Post.status == TRASHED))
