@@ -12,6 +12,7 @@ own dummy hash. Nothing here is shared between two apps in one process.
 """
 
 import itertools
+import json
 import os
 import re
 import threading
@@ -25,8 +26,7 @@ from playhouse.sqlite_ext import FTS5Model, RowIDField, SearchField
 
 from blog import passwords
 from blog.db import MIGRATIONS_DIR, NEVER, database
-from blog.models import PUBLISHED, Post, User, utcnow
-from blog.queries import live
+from blog.models import PUBLISHED, Post, utcnow
 from blog.sqlite_bulk import SqliteBulk
 
 PRAGMAS = {
@@ -103,6 +103,21 @@ SELECT post.id, 1 + 10 * (post.id IN (SELECT id FROM titled))
        EXISTS (SELECT 1 FROM cand LIMIT 1 OFFSET ?2 - 1)
 FROM cand JOIN post ON post.id = cand.id WHERE post.status = ?5 AND post.published_at <= ?8
 ORDER BY score DESC, post.published_at DESC, post.id DESC LIMIT ?6 OFFSET ?7"""
+# The posts of one results page. A rowid range lets FTS5 evaluate the match once;
+# `rowid IN` would run it (prefix merges and all) again for every id, so `+ 0` keeps
+# the id list out of the index's hands.
+_RESULTS = """
+SELECT post.id AS id, post.title AS title, post.slug AS slug,
+       post.published_at AS published_at, "user".username AS username,
+       "user".display_name AS display_name,
+       highlight(post_search, 0, ?1, ?2) AS title_marked,
+       snippet(post_search, 1, ?1, ?2, '…', ?3) AS snippet
+FROM post_search
+JOIN post ON post.id = post_search.rowid
+JOIN "user" ON "user".id = post.author_id
+WHERE post_search MATCH ?4 AND post_search.rowid BETWEEN ?5 AND ?6
+  AND post_search.rowid + 0 IN (SELECT value FROM json_each(?7))
+  AND post.status = ?8 AND post.published_at <= ?9"""
 _WORD = re.compile(r'\w+')
 
 
@@ -293,30 +308,21 @@ class SqliteBackend(SqliteBulk):
         return [(post_id, score) for post_id, score, _ in rows], bool(rows and rows[0][2])
 
     def search_results(self, match, ids, marks, snippet_tokens):
-        """The posts `ids` (matches of `match`) with their authors, a highlighted
-        title (`title_marked`) and body `snippet`, in no particular order.
+        """The posts `ids` (matches of `match`) live now, with their authors, a
+        highlighted title (`title_marked`) and body `snippet`, in no particular order.
 
         Matches are wrapped in the two `marks`; snippet() reads the body, so it
-        runs for these few rows only.
+        runs for these few rows only. One fixed statement (the ids go in as one JSON
+        parameter): building it with peewee cost more than SQLite takes to run it.
         """
         ids = list(ids)
         if not ids:
             return []
-        table = PostSearch._meta.entity
         open_mark, close_mark = marks
-        return (PostSearch
-                .select(Post.id, Post.title, Post.slug, Post.published_at,
-                        User.username, User.display_name,
-                        fn.highlight(table, 0, open_mark, close_mark).alias('title_marked'),
-                        fn.snippet(table, 1, open_mark, close_mark, '…', snippet_tokens)
-                        .alias('snippet'))
-                .join(Post, on=(Post.id == PostSearch.rowid))
-                .join(User, on=(Post.author == User.id))
-                .where(PostSearch.match(match) &
-                       # A rowid range lets FTS5 evaluate the match once; `rowid IN`
-                       # would run it (prefix merges and all) again for every id, so
-                       # `+ 0` keeps the IN list out of the index's hands.
-                       (PostSearch.rowid >= min(ids)) & (PostSearch.rowid <= max(ids)) &
-                       (PostSearch.rowid + 0).in_(ids) &
-                       live())
-                .dicts())
+        cursor = self.database.execute_sql(_RESULTS, (
+            open_mark, close_mark, snippet_tokens, match, min(ids), max(ids),
+            json.dumps(ids), PUBLISHED, Post.published_at.db_value(utcnow())))
+        names = [column[0] for column in cursor.description]
+        to_time = Post.published_at.python_value
+        return [dict(zip(names, row[:3] + (to_time(row[3]),) + row[4:], strict=True))
+                for row in cursor.fetchall()]
