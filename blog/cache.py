@@ -122,7 +122,11 @@ class Cache:
             return entry[1]
 
     def put(self, key, generation, value):
-        """Remember `value` for `key` at `generation` (unless a newer one is known)."""
+        """Remember `value` for `key` at `generation` (unless a newer one is known).
+        None is never kept: get() could not tell it from a miss, and keys that name
+        nothing (an unknown post id, say) would only push out real entries."""
+        if value is None:
+            return
         size = _size(value)
         with self._lock:
             if not self._see(generation) or size > self.max_bytes:

@@ -63,8 +63,9 @@ def _urls(section, number):
         return [(url('home'), None), (url('authors'), None)]
     if section == 'posts':
         rows = readers.sitemap_posts().limit(CHUNK).offset(offset)
-        return [(url('post', post_id=post.id, slug=post.slug), post.updated_at)
-                for post in rows]
+        # A scheduled post changes when it goes out, not only when edited.
+        return [(url('post', post_id=post.id, slug=post.slug),
+                 max(post.updated_at, post.published_at)) for post in rows]
     if section == 'authors':
         rows = readers.sitemap_authors().limit(CHUNK).offset(offset)
         return [(url('author', username=username), None) for (username,) in rows]

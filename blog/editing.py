@@ -100,9 +100,10 @@ def form_values(row):
     """A post (or a dict of its fields) as the form and the conflict page show it."""
     get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
     zone_name = site_settings.current().timezone
+    moment = row.publish_time if isinstance(row, Post) else get('publish_at')
     return {'title': get('title'), 'body': get('body'), 'status': get('status'),
             'tags': ', '.join(get('tags') or []),
-            'publish_at': scheduling.format_local(get('publish_at'), zone_name)}
+            'publish_at': scheduling.format_local(moment, zone_name)}
 
 
 def render_body(body, errors, post=None):

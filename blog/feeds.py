@@ -50,11 +50,12 @@ def _config():
 
 
 def entry_id(site_url, post):
-    """A tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7-hello-world."""
+    """A tag: URI for `post`, e.g. tag:example.com,2026-01-31:/posts/7: the bare
+    address, so an entry keeps its id whatever its slug becomes."""
     parts = urlsplit(site_url)
     day = (post.published_at or post.created_at).strftime('%Y-%m-%d')
     return 'tag:%s,%s:%s%s' % (parts.hostname or 'localhost', day, parts.path.rstrip('/'),
-                               url('post', post_id=post.id, slug=post.slug))
+                               url('post_bare', post_id=post.id))
 
 
 def entry_html(post, post_url):

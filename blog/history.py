@@ -76,7 +76,7 @@ def restore(post_id, n):
     # The status and schedule stay as they are now: restoring old text does not
     # unpublish a post or move its time.
     values = {'title': rev.title, 'body': rev.body, 'tags': list(rev.tags),
-              'status': post.status, 'publish_at': post.publish_at}
+              'status': post.status, 'publish_at': post.publish_time}
     errors = {}
     html = render_body(rev.body, errors, post)
     if errors:

@@ -137,6 +137,14 @@ class Post(BaseModel, BaseVersionedModel):
         """Published for a moment still ahead."""
         return self.is_published and not self.is_live
 
+    @property
+    def publish_time(self):
+        """The moment the post is to go out, as the editor shows it: `publish_at`, or
+        for a scheduled post without one (imported so), its `published_at`."""
+        if self.publish_at is None and self.is_scheduled:
+            return self.published_at
+        return self.publish_at
+
     def before_save_optimistic(self, changed):
         self.updated_at = utcnow()
         if self.status == PUBLISHED and self.published_at is None:

@@ -3,7 +3,8 @@ review, scheduled, published, the trash), with a count for each, 50 a page.
 
 `?state=` picks the list (drafts by default). The counts come from one GROUP BY
 on the author index (and one count of the scheduled); each list is the author's
-posts in one state, the latest change first (scheduled: the soonest first).
+posts in one state: drafts and posts in review the latest change first, scheduled
+ones the soonest first, published ones the newest first.
 """
 
 from bottle import HTTPError

@@ -81,7 +81,7 @@ def read_form(user=None, author_id=None, post=None):
 def _read_publish_at(post):
     # (UTC time, text to show again, error). A post that has been out keeps its
     # date, and a form without the field (an outside tool) keeps what is stored.
-    stored = post.publish_at if post is not None else None
+    stored = post.publish_time if post is not None else None
     zone_name = site_settings.current().timezone
     now = utcnow()
     if 'publish_at' not in request.forms or (post is not None and post.published_at is not None
@@ -210,7 +210,8 @@ def show(post_id, slug):
     any post or user.
     """
     post_id = int(post_id)
-    if slug != cached(('post-slug', post_id), lambda: post_queries.slug_of(post_id)):
+    card = _card(post_id)
+    if card is None or slug != card[1]:
         post = _visible_post(post_id, sessions.current_user())
         if post.slug != slug:
             _to_canonical(post)
@@ -223,15 +224,27 @@ def show(post_id, slug):
 
 
 def show_bare(post_id):
-    """GET /posts/<id>: 301 to the post's address (for those who may read it)."""
-    _to_canonical(_visible_post(int(post_id), sessions.current_user()))
+    """GET /posts/<id>: 301 to the post's address (for those who may read it), from
+    its cached card: old links cost no read of the post's text."""
+    post_id = int(post_id)
+    card = _card(post_id)
+    user = sessions.current_user()
+    if card is None or not (scheduling.live_card(card, utcnow())
+                            or may_edit_author(user, card[0])):
+        raise HTTPError(404, 'There is no post here.')
+    redirect_permanently(url('post', post_id=post_id, slug=card[1]))
+
+
+def _card(post_id):
+    # (author id, slug, status, published_at), cached per generation (None: no post).
+    return cached(('post-card', post_id), lambda: post_queries.post_card(post_id))
 
 
 def _may_edit(user, post_id):
     # The page shows its author and the editors the post's controls: one page for all
     # who may edit it (cached_page's 'editor' variant), another for everyone else.
-    if roles.can(user, 'edit') or may_edit_author(
-            user, cached(('post-author', post_id), lambda: post_queries.author_id_of(post_id))):
+    card = _card(post_id)
+    if roles.can(user, 'edit') or (card is not None and may_edit_author(user, card[0])):
         return 'editor'
     return False
 

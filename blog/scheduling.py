@@ -68,14 +68,11 @@ def format_local(moment, zone_name, seconds=False):
     return local.strftime(FORMATS[1] if seconds or local.second else FORMATS[0])
 
 
-def is_live(status, published_at, now):
-    """True when readers see a post with this status and published_at at `now`."""
+def live_card(card, now):
+    """True when readers see the post of `card` (author id, slug, status,
+    published_at) at `now`."""
+    _author_id, _slug, status, published_at = card
     return status == PUBLISHED and published_at is not None and published_at <= now
-
-
-def is_scheduled(status, published_at, now):
-    """True for a published post whose time has not come at `now`."""
-    return status == PUBLISHED and published_at is not None and published_at > now
 
 
 def publication_time(status, published_at, publish_at, now):

@@ -14,7 +14,7 @@ the author changes it in the editor (or clears the field to take the title's).
 
 from slugify import slugify as _fold
 
-from blog.models import PUBLISHED
+from blog.models import PUBLISHED, utcnow
 
 SLUG_MAX = 60
 FALLBACK = 'post'
@@ -64,7 +64,9 @@ def slug_for(values, current=None):
         return slugify(values['title'])
     if sent is not None and slugify(sent) != stored:
         return slugify(sent)
-    published = current['status'] == PUBLISHED and current['published_at'] is not None
+    # Out, not merely scheduled: until its moment a post's address is nobody's link yet.
+    published = (current['status'] == PUBLISHED and current['published_at'] is not None
+                 and current['published_at'] <= utcnow())
     if stored and (published or stored != slugify(current['title'])):
         return stored
     return slugify(values['title'])

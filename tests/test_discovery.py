@@ -1,13 +1,15 @@
 """/sitemap.xml and /robots.txt."""
 
 import datetime
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from blog import discovery
 from blog.db import db
-from blog.models import DRAFT, Post
+from blog.models import DRAFT, Post, utcnow
+from blog.render import iso_datetime
 from tests.conftest import post_path
 
 NS = '{http://www.sitemaps.org/schemas/sitemap/0.9}'
@@ -30,7 +32,8 @@ def site(make_user, make_post):
     second = make_post(bob, title='Two', tags=['python'])
     draft = make_post(alice, title='Draft', status=DRAFT, tags=['secret'])
     with db.connection_context():
-        Post.update(updated_at=datetime.datetime(2026, 1, 2, 3, 4, 5, 678)).where(
+        Post.update(updated_at=datetime.datetime(2026, 1, 2, 3, 4, 5, 678),
+                    published_at=datetime.datetime(2026, 1, 1, 8, 0)).where(
             Post.id == first.id).execute()
     return first, second, draft
 
@@ -93,3 +96,16 @@ def test_robots_txt(client):
         assert 'Disallow: %s' % path in lines
     assert 'Disallow: /' not in lines
     assert 'Sitemap: http://blog.test/sitemap.xml' in lines
+
+
+def test_a_scheduled_post_is_listed_from_its_moment_with_that_as_its_lastmod(
+        client, make_user, make_post):
+    soon = utcnow() + datetime.timedelta(seconds=1)
+    post = make_post(make_user('dana'), title='Later', published_at=soon)
+    with db.connection_context():
+        Post.update(updated_at=soon - datetime.timedelta(days=3)).where(
+            Post.id == post.id).execute()
+    assert not any('/posts/%d-' % post.id in loc for loc in urlset(client.get('/sitemap.xml')))
+    time.sleep(max(0.0, (soon - utcnow()).total_seconds()) + 0.05)
+    urls = urlset(client.get('/sitemap.xml'))
+    assert urls['http://blog.test' + post_path(post.id)] == iso_datetime(soon)

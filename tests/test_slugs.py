@@ -396,15 +396,14 @@ def test_signed_in_pages_link_to_the_slugged_address(browser, people, make_post,
     assert links_to(alice.get('/posts/%d/revisions/1' % published.id), published)
 
 
-def test_feeds_use_the_slugged_address_for_links_and_ids(client, published):
+def test_feeds_link_the_slugged_address_and_keep_ids_from_the_bare_one(client, published):
     address = 'http://blog.test/posts/%d-grosse-zurich-at-night' % published.id
     day = published.published_at.strftime('%Y-%m-%d')
     for path in ('/feed.atom', '/authors/alice/feed.atom', '/tags/travel/feed.atom'):
         feed = feedparser.parse(client.get(path).body)
         entry, = feed.entries
         assert entry.link == address, path
-        assert entry.id == 'tag:blog.test,%s:/posts/%d-grosse-zurich-at-night' % (
-            day, published.id)
+        assert entry.id == 'tag:blog.test,%s:/posts/%d' % (day, published.id)
 
 
 def test_the_sitemap_lists_the_slugged_address(client, published, dbconn):
@@ -466,3 +465,19 @@ def test_the_real_server_sends_old_addresses_on_to_the_slugged_one(tmp_path):
         status, headers, page = author.request('/posts/%d' % draft_id)
         assert (status, headers.get('Location')) == (301, draft), page[:3000]
         assert 'Traceback' not in server.output()
+
+
+def test_an_old_link_is_answered_from_the_posts_card_without_reading_its_text(
+        client, browser, people, make_post, monkeypatch):
+    from blog.queries import posts as post_queries
+    post = make_post(people['alice'], title='Card only', body='x' * 50_000)
+    draft = make_post(people['alice'], title='Hidden', status='draft')
+
+    def whole_post(post_id):
+        raise AssertionError('the bare address read the whole post')
+    monkeypatch.setattr(post_queries, 'post_with_author', whole_post)
+    answer = client.get('/posts/%d' % post.id, status=301)
+    assert answer.headers['Location'] == post_path(post.id)
+    client.get('/posts/%d' % draft.id, status=404)  # never its slug
+    assert browser('alice').get('/posts/%d' % draft.id, status=301).headers[
+        'Location'] == post_path(draft.id)

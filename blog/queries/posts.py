@@ -59,31 +59,23 @@ def post_row(post_id):
             .first())
 
 
-def author_id_of(post_id):
-    """The id of the post's author, or None when there is no such post."""
-    row = _AUTHOR_ID_OF.first(post_id)
-    return None if row is None else row[0]
+def post_card(post_id):
+    """(author id, slug, status, published_at) of the post, or None when there is no
+    such post or it is in the trash: what its address needs, without its text."""
+    return _POST_CARD.first(post_id)
 
 
 def slug_of(post_id):
-    """The post's slug, or '' when there is no such post."""
-    row = _SLUG_OF.first(post_id)
-    return '' if row is None else row[0]
+    """The post's slug, or None when there is no such post."""
+    card = post_card(post_id)
+    return None if card is None else card[1]
 
 
-_SLUG_OF = Prepared(
+_POST_CARD = Prepared(
     lambda post_id: (Post
-                     .select(Post.slug)
-                     .where(Post.id == post_id)
-                     .tuples()
-                     .limit(1)),
-    sample(int))
-
-
-_AUTHOR_ID_OF = Prepared(
-    lambda post_id: (Post
-                     .select(Post.author)
-                     .where(Post.id == post_id)
+                     .select(Post.author, Post.slug, Post.status, Post.published_at)
+                     .where((Post.id == post_id) &
+                            (Post.status != TRASHED))
                      .tuples()
                      .limit(1)),
     sample(int))

@@ -98,10 +98,10 @@ def search_results(match, ids, snippet_tokens=24):
 
 
 def sitemap_posts():
-    """(id, slug, updated_at) of live posts, oldest id first (stable chunks), from
-    the covering index post_published_id (migration 0016)."""
+    """(id, slug, updated_at, published_at) of live posts, oldest id first (stable
+    chunks), from the covering index post_published_id (migration 0016)."""
     return (Post
-            .select(Post.id, Post.slug, Post.updated_at)
+            .select(Post.id, Post.slug, Post.updated_at, Post.published_at)
             .where(live())
             .order_by(Post.id))
 
@@ -148,9 +148,9 @@ def export_posts(author=None):
 
 
 def latest_published_update():
-    """When a live post last changed (None when there is none)."""
+    """When a live post last changed or went out (None when there is none)."""
     value = (Post
-             .select(fn.MAX(Post.updated_at))
+             .select(fn.MAX(fn.MAX(Post.updated_at), fn.MAX(Post.published_at)))
              .where(live())
              .scalar())
     return Post.updated_at.python_value(value) if isinstance(value, int) else value
