@@ -64,6 +64,7 @@ CONFLICT_FIELDS = (
                                          (PUBLISHED, 'Published'))),
     Field('tags', 'Tags'),
     Field('publish_at', 'Publish at (YYYY-MM-DDTHH:MM, the site\'s time zone)'),
+    Field('slug', 'URL (the words after the post\'s number in its address)'),
 )
 
 
@@ -103,7 +104,8 @@ def form_values(row):
     moment = row.publish_time if isinstance(row, Post) else get('publish_at')
     return {'title': get('title'), 'body': get('body'), 'status': get('status'),
             'tags': ', '.join(get('tags') or []),
-            'publish_at': scheduling.format_local(moment, zone_name)}
+            'publish_at': scheduling.format_local(moment, zone_name),
+            'slug': get('slug') or ''}
 
 
 def render_body(body, errors, post=None):
@@ -227,6 +229,9 @@ def save_or_merge(post_id, version, values, user, html, choices=None):
     version met is still that one. Rendering happens outside the write lock."""
     result = save_post(post_id, version, values, user, html)
     base_version, tries = version, 0
+    # The conflict page shows both slugs and sends the one its form holds: that one is
+    # meant. (A plain merge has no base to merge a slug from: revisions keep none.)
+    resolving_slug = values.get('slug') if choices else None
     while result.outcome == CONFLICT and tries < MERGE_TRIES:
         tries += 1
         theirs_row = result.row
@@ -238,6 +243,8 @@ def save_or_merge(post_id, version, values, user, html, choices=None):
         if choices and choices[2] == theirs_row.version:
             fields, parts = choices[0], choices[1]
         merged, clashing, body_parts = merge_values(base, theirs, values, fields, parts)
+        if resolving_slug is not None:
+            merged['slug'] = resolving_slug
         saver = post_queries.user_by_id(theirs_row.updated_by_id)
         merge = Merge(base_version, theirs_row.version, base, clashing, body_parts, saver)
         if clashing or body_parts is not None:
@@ -265,6 +272,9 @@ def conflict_page(post, mine, user, merge=None):
         saved_by = 'You (in another tab or window)'
     else:
         saved_by = saver.name
+    # A form that sent no slug (a restore, another tool) offers the saved one: sending
+    # the page on must not read as clearing it.
+    mine = dict(mine, slug=mine.get('slug') or post.slug)
     return render_conflict(
         heading=post.title, fields=CONFLICT_FIELDS, saved=form_values(post),
         mine=mine, saved_by=saved_by, saved_at=post.updated_at,

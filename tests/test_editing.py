@@ -154,3 +154,28 @@ def test_status_merges_like_any_field(browser, post, tabs):
     saved = fresh(post.id)  # unpublished by them, my new text kept
     assert saved.status == DRAFT and saved.body == BODY + 'more\n'
     assert saved.published_at is not None  # the first publication date stays
+
+
+def test_a_slug_typed_in_an_edit_that_conflicts_is_kept_on_the_conflict_page(
+        browser, post, tabs):
+    mine, theirs = tabs
+    theirs['body'] = BODY.replace('Second paragraph.', 'Second, as the admin wrote it.')
+    theirs.submit(status=303)
+    mine['body'] = BODY.replace('Second paragraph.', 'Second, as alice wrote it.')
+    mine['slug'] = 'my-own-address'
+    page = mine.submit(status=409)
+    form = conflict_form(page)
+    assert form['slug'].value == 'my-own-address'  # what I typed, kept
+    form.submit('resolve', status=303)
+    assert fresh(post.id).slug == 'my-own-address'
+
+
+def test_a_conflict_from_a_form_without_the_slug_keeps_the_saved_one(
+        browser, post, tabs):
+    mine, theirs = tabs
+    theirs['body'] = BODY.replace('Second paragraph.', 'Second, as the admin wrote it.')
+    theirs.submit(status=303)
+    mine['body'] = BODY.replace('Second paragraph.', 'Second, as alice wrote it.')
+    del mine.fields['slug']
+    page = mine.submit(status=409)
+    assert conflict_form(page)['slug'].value == fresh(post.id).slug == 'original'
