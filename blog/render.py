@@ -74,7 +74,7 @@ def site_datetime(value):
     if value is None:
         return ''
     name = site_settings.current().timezone
-    local = value.replace(tzinfo=datetime.UTC).astimezone(scheduling.zone(name))
+    local = scheduling.to_local(value, name)
     return '%s, %s %s' % (format_date(local), local.strftime('%H:%M'), name)
 
 

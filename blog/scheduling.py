@@ -60,11 +60,16 @@ def parse_local(text, zone_name):
     return utc.replace(tzinfo=None), None
 
 
+def to_local(moment, zone_name):
+    """A naive UTC datetime as an aware one in `zone_name`."""
+    return moment.replace(tzinfo=datetime.UTC).astimezone(zone(zone_name))
+
+
 def format_local(moment, zone_name, seconds=False):
     """A naive UTC datetime as the editor shows it in `zone_name` ('' for None)."""
     if moment is None:
         return ''
-    local = moment.replace(tzinfo=datetime.UTC).astimezone(zone(zone_name))
+    local = to_local(moment, zone_name)
     return local.strftime(FORMATS[1] if seconds or local.second else FORMATS[0])
 
 

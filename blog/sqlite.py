@@ -307,8 +307,8 @@ class SqliteBackend(SqliteBulk):
             PUBLISHED, limit, offset, Post.published_at.db_value(now))).fetchall()
         return [(post_id, score) for post_id, score, _ in rows], bool(rows and rows[0][2])
 
-    def search_results(self, match, ids, marks, snippet_tokens):
-        """The posts `ids` (matches of `match`) live now, with their authors, a
+    def search_results(self, match, ids, marks, snippet_tokens, now):
+        """The posts `ids` (matches of `match`) live at `now`, with their authors, a
         highlighted title (`title_marked`) and body `snippet`, in no particular order.
 
         Matches are wrapped in the two `marks`; snippet() reads the body, so it
@@ -321,7 +321,7 @@ class SqliteBackend(SqliteBulk):
         open_mark, close_mark = marks
         cursor = self.database.execute_sql(_RESULTS, (
             open_mark, close_mark, snippet_tokens, match, min(ids), max(ids),
-            json.dumps(ids), PUBLISHED, Post.published_at.db_value(utcnow())))
+            json.dumps(ids), PUBLISHED, Post.published_at.db_value(now)))
         names = [column[0] for column in cursor.description]
         to_time = Post.published_at.python_value
         return [dict(zip(names, row[:3] + (to_time(row[3]),) + row[4:], strict=True))

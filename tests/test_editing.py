@@ -156,12 +156,19 @@ def test_status_merges_like_any_field(browser, post, tabs):
     assert saved.published_at is not None  # the first publication date stays
 
 
-def test_a_slug_typed_in_an_edit_that_conflicts_is_kept_on_the_conflict_page(
-        browser, post, tabs):
+def clashing_bodies(tabs):
+    """The admin saves one wording of the second paragraph; alice's stale form,
+    returned, holds another (sending it reaches the conflict page)."""
     mine, theirs = tabs
     theirs['body'] = BODY.replace('Second paragraph.', 'Second, as the admin wrote it.')
     theirs.submit(status=303)
     mine['body'] = BODY.replace('Second paragraph.', 'Second, as alice wrote it.')
+    return mine
+
+
+def test_a_slug_typed_in_an_edit_that_conflicts_is_kept_on_the_conflict_page(
+        browser, post, tabs):
+    mine = clashing_bodies(tabs)
     mine['slug'] = 'my-own-address'
     page = mine.submit(status=409)
     form = conflict_form(page)
@@ -172,10 +179,7 @@ def test_a_slug_typed_in_an_edit_that_conflicts_is_kept_on_the_conflict_page(
 
 def test_a_conflict_from_a_form_without_the_slug_keeps_the_saved_one(
         browser, post, tabs):
-    mine, theirs = tabs
-    theirs['body'] = BODY.replace('Second paragraph.', 'Second, as the admin wrote it.')
-    theirs.submit(status=303)
-    mine['body'] = BODY.replace('Second paragraph.', 'Second, as alice wrote it.')
+    mine = clashing_bodies(tabs)
     del mine.fields['slug']
     page = mine.submit(status=409)
     assert conflict_form(page)['slug'].value == fresh(post.id).slug == 'original'

@@ -33,6 +33,11 @@ def live(now=None, published_at=None):
     return (Post.status == PUBLISHED) & (Post.published_at <= now)
 
 
+def scheduled(now):
+    """The condition for posts published for a moment still ahead of `now`."""
+    return (Post.status == PUBLISHED) & (Post.published_at > now)
+
+
 def delete_expired(key, expires_at, now, batch):
     """Delete at most `batch` rows of `key`'s table whose `expires_at` is past, the
     oldest first (read from the index on expires_at); returns how many."""

@@ -8,7 +8,7 @@ from peewee import JOIN, fn
 
 from blog.markdown import EXCERPT_SOURCE_CHARS
 from blog.models import PENDING, PUBLISHED, TRASHED, Post, PostForm, Revision, User
-from blog.queries import Prepared, live, sample
+from blog.queries import Prepared, live, sample, scheduled
 
 _POST_WITH_AUTHOR = Prepared(
     lambda post_id: (Post
@@ -190,8 +190,7 @@ def own_posts(author_id, state, limit, offset, now):
              .offset(offset))
     if state == SCHEDULED:
         return (query
-                .where((Post.status == PUBLISHED) &
-                       (Post.published_at > now))
+                .where(scheduled(now))
                 .order_by(Post.published_at, Post.id))
     if state == PUBLISHED:
         return (query
@@ -210,13 +209,12 @@ def own_counts(author_id, now):
                   .where(Post.author == author_id)
                   .group_by(Post.status)
                   .tuples())
-    scheduled = (Post
-                 .select()
-                 .where((Post.author == author_id) &
-                        (Post.status == PUBLISHED) &
-                        (Post.published_at > now))
-                 .count())
-    if scheduled:
-        counts[SCHEDULED] = scheduled
-        counts[PUBLISHED] -= scheduled
+    ahead = (Post
+             .select()
+             .where((Post.author == author_id) &
+                    scheduled(now))
+             .count())
+    if ahead:
+        counts[SCHEDULED] = ahead
+        counts[PUBLISHED] -= ahead
     return counts

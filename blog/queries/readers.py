@@ -94,7 +94,7 @@ def search_results(match, ids, snippet_tokens=24):
     a body `snippet`, matches wrapped in the private-use markers above (the caller
     escapes the text, then turns the markers into <mark>)."""
     return backend().search_results(match, ids, (SEARCH_MARK_OPEN, SEARCH_MARK_CLOSE),
-                                    snippet_tokens)
+                                    snippet_tokens, utcnow())
 
 
 def sitemap_posts():
