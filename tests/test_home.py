@@ -99,6 +99,21 @@ def test_homepage_matches_brute_force(client, monkeypatch, seed, first_window,
     client.get('/?page=%d' % (pages + 1), status=404)
 
 
+@pytest.mark.parametrize('seed', [1, 2, 3])
+@pytest.mark.parametrize('limit', [1, 3, 8])
+def test_the_window_query_gives_every_slice_exactly(site, seed, limit):
+    # Every slice straight from the shortcut (no window growth or ordering walk to
+    # fall back on), with many ties at the slices' edges: the post-id lookup runs for
+    # the slice's dates only, and a tie at the last date must still be in.
+    random_site(seed)
+    expected = expected_homepage()
+    now = utcnow()
+    with db.connection_context():
+        for offset in range(len(expected) + 1):
+            rows = queries.homepage_posts(offset, limit, now, BASE - datetime.timedelta(1))
+            assert [row.id for row in rows] == expected[offset:offset + limit], offset
+
+
 def test_entries_show_title_author_date_and_excerpt(client, make_user, make_post):
     alice = make_user('alice', display_name='Alice Liddell')
     bob = make_user('bob')
