@@ -39,7 +39,9 @@ MAX_PAGE = 100  # 2,000 results are plenty; deeper pages would rank ever more ro
 MAX_TERMS = 8
 MAX_PREFIXES = 2
 MIN_PREFIX = 3  # characters before the *
-CANDIDATES = 1000
+# 500, not 1,000: the candidates' rows and the ranking's two column matches over
+# their range are most of a search no cache has seen, and 25 pages are plenty.
+CANDIDATES = 500
 # Recent searches' pages, kept until the next public write in a cache of their own
 # (what readers type can only push out other searches, never the site's pages).
 CACHED_SEARCHES = 500
