@@ -103,6 +103,10 @@ def build_env():
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates are read once per app, like the code: a changed template takes a
+        # restart (as blog.cache.BUILD, the pages' validators, assumes), and no
+        # request stats every template it uses.
+        auto_reload=False,
     )
     env.filters['date'] = format_date
     env.filters['datetime'] = format_datetime

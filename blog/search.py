@@ -30,9 +30,12 @@ from blog.queries import readers
 from blog.render import render
 from blog.site import current_site
 
-PER_PAGE = 20
+# Ten a page, as most search pages show: each result costs a snippet (SQLite reads and
+# tokenises the whole body for it) and its share of the page, so 20 made a search no
+# cache has seen a third dearer.
+PER_PAGE = 10
 MAX_QUERY = 200  # characters; the search box has the same maxlength
-MAX_PAGE = 100  # 2,000 results are plenty; deeper pages would rank ever more rows
+MAX_PAGE = 100  # past the candidates anyway; deeper pages would rank ever more rows
 # Bounds on one search's work (issue 13): each term reads a doclist, each prefix term
 # merges every doclist it expands to, so both are capped; results come from the
 # newest CANDIDATES matches only, so a common word costs what a rare one does.

@@ -61,9 +61,9 @@ class BlogDatabase(PooledSqliteDatabase):
     So every write in the server must go through peewee (`execute_sql()`, or a
     transaction's `commit()`); a commit made on the raw connection
     (`connection().execute(...)`) would not be counted, and this process's own
-    pages could then lag by up to `blog.cache.RECHECK_SECONDS`. Statements that
-    only look like writes (a PRAGMA, a session row) are counted too: that costs one
-    extra read of the generation, never a stale page.
+    pages could then lag by up to `blog.cache.RECHECK_SECONDS`. A statement outside a
+    transaction counts when it changed rows (SQLite's `total_changes`, which counts
+    what triggers change too).
     """
 
     def __init__(self, *args, **kwargs):
@@ -75,9 +75,14 @@ class BlogDatabase(PooledSqliteDatabase):
         self.writes = 0
 
     def execute_sql(self, sql, params=None):
+        connection = self.connection()
+        changes = connection.total_changes
         cursor = super().execute_sql(sql, params)
-        # Outside a transaction SQLite commits each statement as it runs.
-        if not sql.lstrip()[:6].upper() == 'SELECT' and not self.connection().in_transaction:
+        # Outside a transaction SQLite commits each statement as it runs. What a
+        # statement changed (triggers included) tells a write from a read better
+        # than its first word: the search's WITH ... SELECT counted as a write sent
+        # every search's next request to read the generation again.
+        if connection.total_changes != changes and not connection.in_transaction:
             self.writes = next(self._commits)
         return cursor
 

@@ -153,6 +153,8 @@ def test_db_writes_moves_on_every_commit_and_only_then(dbconn, make_user):
     before = dbconn.writes
     User.select().count()
     dbconn.execute_sql('SELECT 1')
+    dbconn.execute_sql('WITH one(n) AS (SELECT 1) SELECT n FROM one')  # a read, too
+    User.update(display_name='A').where(User.id == -1).execute()  # changes nothing
     assert dbconn.writes == before
     User.update(display_name='A').where(User.id == alice.id).execute()  # autocommit
     after_update = dbconn.writes
