@@ -23,7 +23,10 @@
    `blog.cache.RECHECK_SECONDS`, so the fetch waits that long; the ETag it gets
    must name the new generation (proof that the page was rendered afresh). Deep
    pages: `/?page=400` (the last page on a smaller site) and the last page of the
-   biggest tag. A cold bar holds only if every run is under it.
+   biggest tag. A cold bar holds only if every run is under it. Beside the times
+   seen here, the table gives the server's own time for the same fetches (its
+   access log, kept in `<db>.server.log`): a slow fetch the server was quick for
+   was lost outside the app.
 5. Samples the server's resident memory during all of it.
 
     python benchmarks/load.py --db /tmp/bench/blog.db [--reuse] [--duration 5] [--rounds 3]
@@ -103,12 +106,32 @@ def wait_ready(url, proc, timeout=60):
     raise SystemExit('no answer from %s' % url)
 
 
-def start(cmd, url):
+def start(cmd, url, log=None):
     # Not a pipe: nobody reads it, and the blog's access lines would fill it and stall
-    # the server.
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the server. `log` (a file) keeps them, for the server's own time of a cold fetch.
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=log if log is not None else subprocess.DEVNULL)
     wait_ready(url, proc)
     return proc
+
+
+_ACCESS_MS = re.compile(r' GET \S+ \d{3} \S+ B ([\d.]+) ms$')
+
+
+def last_access_ms(log_path, offset):
+    """(server ms of the first access line written after `offset`, new offset): the
+    blog's own time for a request, from its access log (written by a queue, so
+    this waits a little for it); None when no line came."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        with open(log_path, 'rb') as fh:
+            fh.seek(offset)
+            for raw in fh:
+                match = _ACCESS_MS.search(raw.decode('utf-8', 'replace').rstrip())
+                if match:
+                    return float(match.group(1)), fh.tell()
+        time.sleep(0.02)
+    return None, offset
 
 
 def stop(proc):
@@ -466,29 +489,36 @@ def print_loads(pages, per_page, hellos, problems, missed):
             sum(h[3] for h in hellos), ' '.join('%.0f' % h[0] for h in hellos)))
 
 
-def cold_pages(base, targets, args, missed):
-    """Times each COLD page right after a publish; prints the table."""
+def cold_pages(base, targets, args, missed, log_path=None):
+    """Times each COLD page right after a publish; prints the table (with the server's
+    own time for each fetch, from its access log at `log_path`)."""
     print()
     print('Cold pages (a post is published, then the page is fetched once; %d runs):'
           % args.cold_runs)
     print()
-    print('| page | bar | median ms | 90th percentile ms | max ms | verdict |')
-    print('|---|---|---:|---:|---:|---|')
+    print('| page | bar | median ms | 90th percentile ms | max ms | verdict '
+          '| server ms of the slowest fetch | server max ms |')
+    print('|---|---|---:|---:|---:|---|---:|---:|')
     values = {k: quote(str(v)) for k, v in targets.items()}
     for label, path, bar in COLD:
         label, url = label.format(**targets), base + path.format(**values)
-        times = []
+        times, server = [], []
         for _ in range(args.cold_runs):
             generation = publish_one(args.db, targets['post_id'])
             time.sleep(RECHECK_SECONDS + 0.05)  # see step 4 above
+            offset = os.path.getsize(log_path) if log_path else 0
             times.append(fetch_ms(url, generation))
+            server.append(last_access_ms(log_path, offset)[0] if log_path else None)
         met = bar is None or max(times) < BARS[bar]  # every run, not just the typical one
         if not met:
             missed.append('cold %s (%s)' % (label, bar_text(bar)))
-        print('| `%s` | %s | %.1f | %.1f | %.1f | %s |' % (
+        slowest = server[times.index(max(times))]
+        print('| `%s` | %s | %.1f | %.1f | %.1f | %s | %s | %s |' % (
             label, bar_text(bar) if bar else '', statistics.median(times),
             sorted(times)[max(0, int(len(times) * 0.9) - 1)], max(times),
-            '' if bar is None else 'met' if met else 'MISSED'))
+            '' if bar is None else 'met' if met else 'MISSED',
+            '-' if slowest is None else '%.1f' % slowest,
+            '-' if None in server else '%.1f' % max(server)))
 
 
 def machine():
@@ -535,8 +565,11 @@ def main():
           % (machine(), 'wrk' if load is wrk else 'python fallback', args.connections,
              args.duration, args.rounds, args.threads), flush=True)
     blog_port, hello_port = free_port(), free_port()
+    log_path = args.db + '.server.log'
+    server_log = open(log_path, 'wb')  # open for the whole run
     blog = start([sys.executable, 'run.py', 'serve', '--db', args.db, '--port', str(blog_port),
-                  '--threads', str(args.threads)], 'http://127.0.0.1:%d/healthz' % blog_port)
+                  '--threads', str(args.threads)], 'http://127.0.0.1:%d/healthz' % blog_port,
+                 server_log)
     hello = start([sys.executable, 'benchmarks/hello.py', '--port', str(hello_port),
                    '--threads', str(args.threads)], 'http://127.0.0.1:%d/' % hello_port)
     sampler = RssSampler(blog.pid)
@@ -565,7 +598,7 @@ def main():
         missed = []
         print_loads(pages, per_page, hellos, problems, missed)
         if 'cold' in groups:
-            cold_pages(base, targets, args, missed)
+            cold_pages(base, targets, args, missed, log_path)
         peak = max(sampler.peak, rss_mb(blog.pid))
         if peak >= BARS['rss_mb']:
             missed.append('server RSS (< %d MB)' % BARS['rss_mb'])
@@ -579,6 +612,7 @@ def main():
         sampler.running = False
         stop(hello)
         stop(blog)
+        server_log.close()
 
 
 if __name__ == '__main__':

@@ -55,3 +55,13 @@ def test_only_chosen_groups_are_planned_and_estimated():
     assert load.estimate_seconds({'cold'}, 3, 5, 20) > 0
     assert load.estimate_seconds({'search'}, 2, 5, 20) < load.estimate_seconds(
         {'search', 'anonymous'}, 2, 5, 20)
+
+
+def test_last_access_ms_reads_the_next_access_line(tmp_path):
+    log = tmp_path / 'server.log'
+    log.write_text('2026-12-03 19:11:55 INFO blog.access GET / 200 11804 B 18.9 ms\n'
+                   '2026-12-03 19:11:55 INFO blog started\n'
+                   '2026-12-03 19:11:56 INFO blog.access GET /tags/x 200 904 B 7.25 ms\n')
+    first, offset = load.last_access_ms(str(log), 0)
+    assert first == 18.9
+    assert load.last_access_ms(str(log), offset) == (7.25, log.stat().st_size)
