@@ -69,7 +69,7 @@ def _empty_site(user):
 def _render(page):
     # Users are an upper bound on homepage entries: a page far past the end is a
     # 404 without a scan. (A new user's first post bumps the generation.)
-    if page > 1 and (page - 1) * PER_PAGE >= cached(('users',), listings.user_count):
+    if page > 1 and (page - 1) * PER_PAGE >= cached(('users',), listings.users_upper_bound):
         raise HTTPError(404, 'There is no page %d.' % page)
     entries, has_next = cached(('home', page), lambda: homepage_entries(page))
     if page > 1 and not entries:

@@ -182,6 +182,24 @@ class PostTag(BaseModel):
         indexes = ((('tag', 'post'), True),)
 
 
+class TagSpan(BaseModel):
+    """How many published posts carry `tag` in each span of TAG_SPAN microseconds
+    (span = published_at // TAG_SPAN), kept in step by triggers on post_tag
+    (migration 0019): deep tag pages skip whole spans instead of walking them."""
+
+    tag = CharField(max_length=40)
+    span = IntegerField()
+    posts = IntegerField()
+
+    class Meta:
+        table_name = 'tag_span'
+        primary_key = CompositeKey('tag', 'span')
+        without_rowid = True
+
+
+TAG_SPAN = 30 * 24 * 3600 * 10 ** 6  # microseconds: 30 days, as migration 0019 counts
+
+
 class AuthorLatest(BaseModel):
     """Each author's latest published post (published_at, then the higher id): the
     homepage's ordering for deep pages, seeded by the GROUP BY/HAVING shortcut and kept
@@ -256,5 +274,5 @@ class AuditEntry(BaseModel):
     changes = TextField()  # {"field": [old, new], ...}
 
 
-ALL_MODELS = [User, Session, Post, Revision, PostTag, AuthorLatest, PostForm, SiteState,
+ALL_MODELS = [User, Session, Post, Revision, PostTag, TagSpan, AuthorLatest, PostForm, SiteState,
               SiteSettings, Invitation, AuditEntry]

@@ -23,10 +23,10 @@ class SqliteBulk:
     @contextlib.contextmanager
     def bulk_posts(self, first_post):
         """Inside a write transaction: posts inserted in the block skip the per-row
-        insert triggers, whose work (search index, tag rows, cache generation, the
-        homepage's ordering) is then done once in bulk. The triggers are re-created
-        from their migrations' own SQL before the transaction commits, so no other
-        connection ever sees the table without them."""
+        insert triggers, whose work (search index, tag rows and their span counts,
+        cache generation, the homepage's ordering) is then done once in bulk. The
+        triggers are re-created from their migrations' own SQL before the transaction
+        commits, so no other connection ever sees the table without them."""
         db = self.database
         for _, name in BULK_TRIGGERS:
             db.execute_sql('DROP TRIGGER "%s"' % name)
@@ -34,9 +34,18 @@ class SqliteBulk:
         for migration, name in BULK_TRIGGERS:
             db.execute_sql(trigger_sql(migration, name))
         self._rebuild_search_index()
+        # The tag rows' span counts (migration 0019) are counted once afterwards, not
+        # one upsert per row as their triggers would.
+        spans = _load_migration('0019_tag_spans')
+        for name in spans.TRIGGERS:
+            db.execute_sql('DROP TRIGGER "%s"' % name)
         db.execute_sql('INSERT OR IGNORE INTO post_tag (post_id, tag)'
                        ' SELECT post.id, tags.value FROM post, json_each(post.tags) AS tags'
                        ' WHERE post.id >= ?', (first_post,))
+        db.execute_sql('DELETE FROM tag_span')
+        db.execute_sql(spans.SEED)
+        for sql in spans.TRIGGERS.values():
+            db.execute_sql(sql)
         db.execute_sql('DELETE FROM author_latest')
         db.execute_sql(_load_migration('0011_homepage_order').SEED)
         db.execute_sql('UPDATE site_state SET generation = generation + 1')

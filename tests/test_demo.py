@@ -13,6 +13,7 @@ from blog.app import create_app
 from blog.cli import main
 from blog.config import Config
 from blog.markdown import render_markdown
+from blog.models import TAG_SPAN
 from blog.slugs import slugify
 from tests.conftest import TEST_COST, Auth
 
@@ -141,9 +142,19 @@ def test_demo_pages_render(demo_db):
     assert 'published post' in client.get('/authors/' + username).text
 
 
+SPANS = ('SELECT tag, MAX(published_at, 0) / 2592000000000, COUNT(*) FROM post_tag'
+         ' WHERE published_at IS NOT NULL GROUP BY 1, 2')
+
+
 def test_running_it_again_adds_more(demo_db, capsys):
     path, _ = demo_db
     assert main(['demo', '--db', str(path), '--authors', '2', '--posts', '10']) == 0
+    # The tag span counts, recounted after each load with their triggers back.
+    assert TAG_SPAN == 2592000000000  # as the SQL here and in migration 0019 spell it
+    assert sorted(rows(path, 'SELECT tag, span, posts FROM tag_span WHERE posts > 0')) == sorted(
+        rows(path, SPANS))
+    assert len(rows(path, "SELECT name FROM sqlite_master WHERE name LIKE 'post_tag_span_%'")
+               ) == 4
     assert rows(path, 'SELECT COUNT(*) FROM user') == [(8,)]
     assert rows(path, 'SELECT COUNT(*) FROM post') == [(410,)]
     assert rows(path, "SELECT COUNT(*) FROM user WHERE username LIKE '%-7'") == [(1,)]

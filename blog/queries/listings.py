@@ -134,9 +134,13 @@ def _page_rows(page):
             .order_by(Post.published_at.desc(), Post.id.desc()))
 
 
-def user_count():
-    """All users: an upper bound on the number of homepage entries."""
-    return User.select().count()
+def users_upper_bound():
+    """An upper bound on the number of homepage entries: the highest user id (ids are
+    distinct positive integers, so never fewer than the users). One index seek,
+    where counting walked every user (196 KiB read with the OS page cache empty)."""
+    return (User
+            .select(fn.MAX(User.id))
+            .scalar()) or 0
 
 
 def _listed_name():

@@ -5,7 +5,7 @@ from peewee import fn
 
 from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
-from blog.models import TRASHED, Post, PostTag, User, utcnow
+from blog.models import TAG_SPAN, TRASHED, Post, PostTag, TagSpan, User, utcnow
 from blog.queries import live
 
 
@@ -27,17 +27,60 @@ def tag_published_posts(tag, limit, offset=0):
     """Up to `limit` published posts carrying `tag`, newest first, from `offset`.
 
     The page's ids come from the partial index `post_tag_tag_published` alone (each
-    tag row carries its post's date while published, migration 0010), so any page
-    of any tag costs a walk of `offset + limit` index entries and `limit` lookups.
+    tag row carries its post's date while published, migration 0010). A deep page
+    starts from the span of 30 days it falls in (`tag_page_start`), so any page of any
+    tag costs the spans' rows, a walk inside one span and `limit` lookups.
     """
+    now = utcnow()
+    start = tag_page_start(tag, offset, now)
+    if start is None:  # past the tag's last post
+        return []
+    before, skip = start
+    # Before a span that has begun everything is live; only one upper bound, or
+    # SQLite may take the other one (now) for the index range and walk from there.
+    bound = (live(now, published_at=PostTag.published_at) if before is None
+             else PostTag.published_at < before)
     ids = (PostTag
            .select(PostTag.post)
-           .where((PostTag.tag == tag) &
-                  live(published_at=PostTag.published_at))
+           .where((PostTag.tag == tag) & bound)
            .order_by(PostTag.published_at.desc(), PostTag.post.desc())
            .limit(limit)
-           .offset(offset))
+           .offset(skip))
     return published_posts().where(Post.id.in_(ids))
+
+
+def tag_page_start(tag, offset, now):
+    """Where the `offset`-th newest post of `tag` live at `now` is: (a date it is
+    before, or None for "from the newest", and how many posts to skip from there);
+    None when the tag has no more posts than `offset`.
+
+    The span `now` is in (where scheduled posts wait) is counted on the index;
+    older spans are all live, so their counts in TagSpan are read, newest first,
+    until the one the offset falls in.
+    """
+    current = Post.published_at.db_value(now) // TAG_SPAN
+    current_start = Post.published_at.python_value(current * TAG_SPAN)
+    recent = (PostTag
+              .select()
+              .where((PostTag.tag == tag) &
+                     (PostTag.published_at >= current_start) &
+                     live(now, published_at=PostTag.published_at))
+              .count())
+    if offset < recent:
+        return None, offset
+    skipped = recent
+    spans = (TagSpan
+             .select(TagSpan.span, TagSpan.posts)
+             .where((TagSpan.tag == tag) &
+                    (TagSpan.span < current) &
+                    (TagSpan.posts > 0))
+             .order_by(TagSpan.span.desc())
+             .tuples())
+    for span, posts in spans:
+        if skipped + posts > offset:
+            return Post.published_at.python_value((span + 1) * TAG_SPAN), offset - skipped
+        skipped += posts
+    return None
 
 
 def archive_posts(limit, offset=0):
