@@ -145,3 +145,32 @@ def test_delete_lands_in_the_trash_and_undo_brings_the_post_back(site, driver, p
     assert driver.current_url.split('?')[0] == post_url
     assert driver.find_element(By.CSS_SELECTOR, 'main h1').text == 'Soon in the trash'
     check_page(driver, pages, 'trash-restored')
+
+
+def test_buttons_take_their_kind_and_the_focus_ring_is_visible(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    sign_in(driver, site, 'alice')
+    visit(driver, site, '/posts/new')
+    fill(driver, {'title': 'Buttons', 'body': 'Which colour is which.', 'status': 'published'})
+    submit(driver)
+    driver.find_element(By.CSS_SELECTOR, '.delete-post summary').click()
+
+    def background(selector):
+        element = driver.find_element(By.CSS_SELECTOR, selector)
+        return driver.execute_script(
+            'return getComputedStyle(arguments[0]).backgroundColor', element)
+    # Delete is the danger colour (--error), History the white secondary style; the
+    # plain submit rule used to outrank both and paint them the accent blue.
+    assert background('.delete-post button[type=submit]') == 'rgb(179, 38, 30)'
+    assert background('a.button.secondary') == 'rgb(255, 255, 255)'
+    visit(driver, site, '/posts/new')
+    assert background('button[name=preview]') == 'rgb(255, 255, 255)'
+    save = driver.find_element(By.CSS_SELECTOR, '.actions button:not([name])')
+    assert driver.execute_script('return getComputedStyle(arguments[0]).backgroundColor',
+                                 save) == 'rgb(11, 92, 173)'
+    # The focus ring from the keyboard: #b35900, 4.8:1 on the white around it.
+    driver.find_element(By.TAG_NAME, 'body').send_keys('\ue004')  # Tab
+    ring = driver.execute_script(
+        'var s = getComputedStyle(document.activeElement);'
+        'return [s.outlineStyle, s.outlineColor, s.outlineWidth]')
+    assert ring == ['solid', 'rgb(179, 89, 0)', '3px'], ring
