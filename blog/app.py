@@ -47,8 +47,10 @@ from blog.cache import RECHECK_SECONDS, Cache
 from blog.config import Config
 from blog.front import Front
 from blog.render import ROOT, build_env, render
+from blog.responses import redirect_permanently
 from blog.site import APP_KEY, Site, current_site, open_backend
 from blog.throttle import Throttle
+from blog.urls import url
 
 log = logging.getLogger('blog')
 
@@ -217,6 +219,12 @@ def static(path):
     return resp
 
 
+def favicon():
+    """GET /favicon.ico: the site's icon, for clients that ask for it without
+    reading the page's <link rel="icon"> (feed readers, some browsers)."""
+    redirect_permanently(url('static', path='favicon.svg'))
+
+
 def _sweep_trash(site):
     """Purge a first batch of old trash at start: a site nobody deletes posts on
     still empties its trash (every showing of /trash and every delete sweep too)."""
@@ -261,6 +269,7 @@ def create_app(config=None):
 
     app.route('/healthz', 'GET', healthz, name='healthz')
     app.route('/static/<path:path>', 'GET', static, name='static')
+    app.route('/favicon.ico', 'GET', favicon, name='favicon')
     for module in MODULES:
         module.install(app)
     for status in ERROR_TITLES:

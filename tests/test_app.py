@@ -130,3 +130,12 @@ def test_413_page_still_shows_who_is_signed_in(client, make_user, auth):
     response = client.post('/settings', body,
                            content_type='application/x-www-form-urlencoded', status=413)
     assert 'Signed in as' in response.text
+
+
+def test_the_site_has_an_icon_and_favicon_ico_points_to_it(client):
+    page = client.get('/')
+    assert '<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">' in page.text
+    moved = client.get('/favicon.ico', status=301)
+    assert moved.headers['Location'].endswith('/static/favicon.svg')
+    icon = client.get('/static/favicon.svg')
+    assert icon.content_type == 'image/svg+xml' and icon.body.startswith(b'<svg')

@@ -43,6 +43,14 @@ def test_empty_query_shows_the_form(client):
     assert client.get('/search').status_int == 200
 
 
+def test_one_search_box_and_landmark_a_page(client):
+    # The search page's own box replaces the header's; every other page has the header's.
+    assert search(client, 'anything').text.count('role="search"') == 1
+    assert 'id="site-search"' not in search(client, 'anything').text
+    home = client.get('/')
+    assert home.text.count('role="search"') == 1 and 'id="site-search"' in home.text
+
+
 def test_finds_words_in_title_body_and_tags(client, alice, make_post):
     make_post(alice, title='Gardening notes', body='Tomatoes need sun.')
     make_post(alice, title='Weekend', body='We went sailing on the lake.')
