@@ -17,7 +17,7 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, roles, scheduling, sessions, site_settings, slugs, trashing
+from blog import forms, reading, roles, scheduling, sessions, site_settings, slugs, trashing
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -33,8 +33,9 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT, PUBLISHED, utcnow
+from blog.models import DRAFT, PENDING, PUBLISHED, utcnow
 from blog.queries import posts as post_queries
+from blog.queries import readers as reader_queries
 from blog.render import render
 from blog.responses import redirect_permanently, see_other
 from blog.tagging import normalize_tags
@@ -57,6 +58,10 @@ def read_form(user=None, author_id=None, post=None):
     title = forms.normalize_title(forms.field('title'))
     body = forms.normalize_body(forms.field('body'))
     status = forms.field('status')
+    if 'status' not in request.forms:
+        # The state comes from the save button pressed (Publish, Save draft, ...);
+        # Preview, or a tool that leaves the field out, keeps the post's own.
+        status = post.status if post is not None else DRAFT
     tags_text = forms.field('tags')
     tags, tag_error = normalize_tags(tags_text)
     slug = forms.field('slug', None)
@@ -106,7 +111,35 @@ def _form(status=200, **context):
     owner = post.author_id if post is not None else getattr(user, 'id', None)
     context['can_publish'] = roles.can(user, 'publish', owner)
     context['schedule'] = _schedule(post)
+    context['actions'] = editor_actions(post, context['can_publish'], context['as_draft'])
+    context['stats'] = reading.describe(reading.reading_stats(context['values']['body']))
     return render('posts/form.html', status=status, **context)
+
+
+def editor_actions(post, can_publish, as_draft=False):
+    """The editor's save buttons, the default (what Enter does) first: a list of
+    (label, status, kind) where kind is '' for the main action and 'secondary'.
+
+    Saving never changes a post's state unless its button says so: a published post
+    is updated, or unpublished by its own button; a draft is saved, or published
+    (submitted for review by a contributor), by its own button.
+    """
+    state = post.status if post is not None else DRAFT
+    if as_draft:
+        return [('Save draft', DRAFT, '')]
+    if state == PUBLISHED and not can_publish:
+        return []  # the page says why: only authors and editors change what readers see
+    if state == PUBLISHED:
+        update = 'Update schedule' if post.is_scheduled else 'Update'
+        return [(update, PUBLISHED, ''), ('Unpublish (back to draft)', DRAFT, 'secondary')]
+    if state == PENDING:
+        actions = [('Save (stays in review)', PENDING, 'secondary')]
+        if can_publish:
+            actions.append(('Publish', PUBLISHED, ''))
+        return actions + [('Back to draft', DRAFT, 'secondary')]
+    if can_publish:
+        return [('Save draft', DRAFT, 'secondary'), ('Publish', PUBLISHED, '')]
+    return [('Save draft', DRAFT, 'secondary'), ('Submit for review', PENDING, '')]
 
 
 def _schedule(post):
@@ -195,9 +228,11 @@ def _post_page(post_id, slug, user):
     if forms.query('notice') == 'merged' and can_edit(user, post):
         # The version the other person saved, which this merge replaced.
         merged_from = post_queries.post_revision(post.id, post.version - 1)
+    older, newer = reader_queries.author_neighbours(post)
     return render('posts/show.html', post=post, can_edit=can_edit(user, post),
                   post_url=absolute_url('post', post_id=post.id, slug=post.slug),
-                  merged_from=merged_from,
+                  merged_from=merged_from, older=older, newer=newer,
+                  reading=reading.reading_stats(post.body),
                   description=plain_excerpt(post.html, 160) or post.title)
 
 

@@ -10,9 +10,11 @@ from urllib.parse import urlencode
 
 from bottle import request, response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from blog import header, roles, scheduling, sessions, site_settings
 from blog.markdown import plain_excerpt
+from blog.models import utcnow
 from blog.site import current_site
 from blog.urls import url
 
@@ -54,18 +56,17 @@ SAVE_NOTICES = frozenset({'saved', 'unchanged', 'created', 'saved-as-draft', 'me
                           'profile-merged', 'settings-merged'})
 
 
+def _local(value):
+    # A stored (UTC) moment in the site's time zone (the site setting).
+    return scheduling.to_local(value, site_settings.current().timezone)
+
+
 def format_date(value):
-    """'27 Nov 2026' for a datetime; '' for None."""
+    """'27 Nov 2026' for a datetime, in the site's time zone; '' for None."""
     if value is None:
         return ''
-    return '%d %s' % (value.day, value.strftime('%b %Y'))
-
-
-def format_datetime(value):
-    """'27 Nov 2026, 10:49 UTC' for a datetime; '' for None."""
-    if value is None:
-        return ''
-    return '%s, %s UTC' % (format_date(value), value.strftime('%H:%M'))
+    local = _local(value)
+    return '%d %s' % (local.day, local.strftime('%b %Y'))
 
 
 def site_datetime(value):
@@ -75,7 +76,39 @@ def site_datetime(value):
         return ''
     name = site_settings.current().timezone
     local = scheduling.to_local(value, name)
-    return '%s, %s %s' % (format_date(local), local.strftime('%H:%M'), name)
+    return '%d %s, %s %s' % (local.day, local.strftime('%b %Y'), local.strftime('%H:%M'), name)
+
+
+format_datetime = site_datetime  # the `datetime` filter: the same, absolute
+
+
+def relative_time(value, now=None):
+    """'just now', '5 minutes ago', 'in 3 hours', 'yesterday', '4 days ago'; past a
+    week, the date. For signed-in pages, which are rendered for each request (public
+    pages are kept between requests, so they say the date)."""
+    now = utcnow() if now is None else now
+    seconds = (now - value).total_seconds()
+    ahead, seconds = seconds < 0, abs(seconds)
+    if seconds < 60:
+        return 'just now' if not ahead else 'in under a minute'
+    for unit, size in (('minute', 60), ('hour', 3600), ('day', 86400)):
+        count = int(seconds // size)
+        limit = {'minute': 60, 'hour': 24, 'day': 7}[unit]
+        if count < limit:
+            if unit == 'day' and count == 1:
+                return 'tomorrow' if ahead else 'yesterday'
+            words = '%d %s%s' % (count, unit, '' if count == 1 else 's')
+            return 'in ' + words if ahead else words + ' ago'
+    return format_date(value)
+
+
+def time_ago(value):
+    """A <time> element saying relative_time(value), the exact moment in its title
+    (in the site's time zone) and datetime; '' for None."""
+    if value is None:
+        return ''
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso_datetime(value), site_datetime(value), relative_time(value))
 
 
 def iso_datetime(value):
@@ -95,6 +128,18 @@ def form_key(path=None):
     return '%s:%s' % (user.username if user else '', (path or request.path).split('?')[0])
 
 
+def field_errors(errors):
+    """A form's field errors as (field name, message), in the order found (the form's
+    own order), without the form-wide one."""
+    return [(name, message) for name, message in (errors or {}).items() if name != 'form']
+
+
+def first_error(errors):
+    """The name of the first field with an error (it gets autofocus), or None."""
+    fields = field_errors(errors)
+    return fields[0][0] if fields else None
+
+
 def build_env():
     """A fresh Jinja2 environment over templates/ with autoescape on."""
     env = Environment(
@@ -112,12 +157,15 @@ def build_env():
     env.filters['datetime'] = format_datetime
     env.filters['isodate'] = iso_datetime
     env.filters['sitetime'] = site_datetime
+    env.filters['ago'] = time_ago
     env.globals['csrf_token'] = sessions.csrf_token
     env.globals['url'] = url
     env.globals['can'] = roles.can
     env.globals['role_label'] = roles.LABELS.get
     env.globals['registration_open'] = registration_open
     env.globals['form_key'] = form_key
+    env.globals['field_errors'] = field_errors
+    env.globals['first_error'] = first_error
     return env
 
 

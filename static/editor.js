@@ -281,9 +281,9 @@
       if (older) {
         region.classList.add('older');
         parts.push(element('p', {},
-          'It was typed over version ' + copy.version + ', and version ' + pageVersion +
-          ' has been saved since. If you restore it, your save is checked against version ' +
-          pageVersion + ' as any late save is, so nothing in it is replaced unseen.'));
+          'It was typed over an older copy: someone has saved this since. If you restore ' +
+          'it, your save is checked against what they saved, as any late save is, so ' +
+          'nothing in it is replaced unseen.'));
       }
       parts.push(element('div', {class: 'actions'}, restore, discard));
 
@@ -362,4 +362,26 @@
     if (copy && copy.sent && copy.tab === tab) remove(local, answer.key);
   }
   for (const form of editors) manage(form, saved ? null : answer);
+
+  // The editor's word count and reading time, kept up to date while typing. Counted
+  // as blog/reading.py counts on the server: runs of letters and digits, with ' ’
+  // and - inside them; 230 words a minute.
+  const WORD = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
+  const WORDS_PER_MINUTE = 230;
+  const stats = document.getElementById('writing-stats');
+  const body = stats && stats.closest('form') && stats.closest('form').elements.body;
+  if (body) {
+    const count = () => {
+      const words = (body.value.match(WORD) || []).length;
+      const minutes = words ? Math.ceil(words / WORDS_PER_MINUTE) : 0;
+      stats.textContent = words.toLocaleString('en-US') + (words === 1 ? ' word' : ' words') +
+        ' · ' + minutes + ' min read';
+    };
+    let timer = null;
+    body.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(count, 150); // a long body is not recounted on every key
+    });
+    count();
+  }
 })();

@@ -147,9 +147,16 @@ def check_page(driver, pages, name):
 
 
 def fill(driver, fields):
+    """Type into the named fields, as a person would: a field inside a closed
+    <details> (the editor's "Tags, address..." say) is opened first."""
     from selenium.webdriver.common.by import By
     for name, value in fields.items():
         element = driver.find_element(By.NAME, name)
+        summary = driver.execute_script(
+            'const d = arguments[0].closest("details");'
+            'return d && !d.open ? d.querySelector("summary") : null;', element)
+        if summary is not None:
+            summary.click()
         if element.tag_name == 'select':
             from selenium.webdriver.support.ui import Select
             Select(element).select_by_value(value)
@@ -158,8 +165,9 @@ def fill(driver, fields):
             element.send_keys(value)
 
 
-def submit(driver, form_selector='main form'):
-    """Click the form's first submit button and wait for the next page to load.
+def submit(driver, form_selector='main form', button='button[type=submit]'):
+    """Click the form's first submit button (or the first matching `button`, such
+    as the editor's `button[value=published]`) and wait for the next page to load.
 
     A marker on `window` disappears with the old document; waiting for that is
     steadier than selenium's staleness_of, which Chromium sometimes answers with
@@ -169,7 +177,7 @@ def submit(driver, form_selector='main form'):
     from selenium.webdriver.support.ui import WebDriverWait
     driver.execute_script('window.__beforeSubmit = true;')
     form = driver.find_element(By.CSS_SELECTOR, form_selector)
-    form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+    form.find_element(By.CSS_SELECTOR, button).click()
     WebDriverWait(driver, 20).until(lambda d: d.execute_script(
         'return window.__beforeSubmit === undefined && document.readyState === "complete";'))
 

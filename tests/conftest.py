@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from webtest import TestApp
+from webtest.forms import Form
 
 from blog import passwords
 from blog.app import create_app
@@ -168,6 +169,28 @@ def post_path(post, **query):
 
 
 POST_LINK = re.compile(r'^(?:https?://[^/]+)?/posts/([0-9]+)-[a-z0-9-]+$')
+
+
+def save_as(form, state, **kwargs):
+    """Submit the post editor with the save button for `state` (Publish, Save draft,
+    Submit for review...); a state no button offers is sent as a field, as a hand-made
+    request would."""
+    if any(field.value == state for field in form.fields.get('status', [])):
+        return Form.submit(form, 'status', value=state, **kwargs)
+    fields = form.submit_fields() + [('status', state)]
+    return form.response.test_app.post(form.action, fields, **kwargs)
+
+
+def fill_editor(form, fields):
+    """Set the post editor's fields; a 'status' among them chooses the save button,
+    which the form's submit() then presses."""
+    fields = dict(fields)
+    state = fields.pop('status', None)
+    for name, value in fields.items():
+        form[name] = value
+    if state is not None:
+        form.submit = lambda **kwargs: save_as(form, state, **kwargs)
+    return form
 
 
 def post_id_in(href):

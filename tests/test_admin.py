@@ -111,10 +111,11 @@ def test_list_shows_role_state_posts_last_sign_in(app, admin_client, make_user, 
     page = admin_client.get('/admin/users')
     rows = {name: row_for(page, name) for name in ('bob', 'carol', 'root')}
     assert len(re.findall('<tr>', page.text)) == 4  # the header and three users
-    assert '<td>Author</td>' in rows['bob'] and 'active' in rows['bob']
-    assert '<td>2</td>' in rows['bob']
+    assert '<td data-label="Role">Author</td>' in rows['bob'] and 'active' in rows['bob']
+    assert '<td data-label="Posts">2</td>' in rows['bob']
     assert 'deactivated' in rows['carol'] and 'never' in rows['carol']
-    assert '<td>Admin</td>' in rows['root'] and 'never' not in rows['root']  # root just signed in
+    assert '<td data-label="Role">Admin</td>' in rows['root']
+    assert 'never' not in rows['root']  # root just signed in
     assert '<time datetime=' in rows['root']
     assert 'href="/admin/users/bob"' in page.text
 

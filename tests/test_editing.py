@@ -6,7 +6,7 @@ import pytest
 
 from blog.models import DRAFT, Revision
 from tests.conftest import fresh_post as fresh
-from tests.conftest import post_path
+from tests.conftest import post_path, save_as
 from tests.conftest import post_revisions as revisions
 
 BODY = 'First paragraph.\n\nSecond paragraph.\n\nThird paragraph.\n'
@@ -147,8 +147,7 @@ def test_without_the_starting_version_in_the_history_it_is_a_plain_conflict(
 
 def test_status_merges_like_any_field(browser, post, tabs):
     mine, theirs = tabs
-    theirs['status'] = DRAFT
-    theirs.submit(status=303)
+    save_as(theirs, DRAFT, status=303)
     mine['body'] = BODY + 'more\n'
     mine.submit(status=303)
     saved = fresh(post.id)  # unpublished by them, my new text kept

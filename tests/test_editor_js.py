@@ -177,7 +177,7 @@ def test_text_typed_in_the_editor_survives_closing_the_browser(site, chromium, d
     copy = wait_for_copy(driver, 'root:%s' % edit_path, 'body', 'Typed, never saved.')
     assert copy['version'] == 1
     # No token, nothing hidden.
-    assert set(copy['fields']) == {'title', 'slug', 'body', 'status', 'tags', 'publish_at'}
+    assert set(copy['fields']) == {'title', 'slug', 'body', 'tags', 'publish_at'}
 
     chromium.restart()  # the browser closes with the text unsaved
     driver = chromium.driver
@@ -282,7 +282,7 @@ def test_a_copy_typed_over_an_older_version_is_offered_with_a_warning(site, driv
 
     driver.get(edit_url)
     notice = wait_for_offer(driver)
-    assert 'typed over version 1, and version 2 has been saved since' in notice.text
+    assert 'typed over an older copy: someone has saved this since' in notice.text
     check_page(driver, pages, 'editor-older-copy')
     press(driver, 'Restore it')
     assert value(driver, 'body') == 'Typed in tab A over version 1.'
@@ -346,7 +346,7 @@ def test_an_older_profile_copy_goes_back_with_the_values_it_was_typed_over(site,
 
     visit(driver, site, '/settings')
     notice = wait_for_offer(driver)
-    assert 'typed over version %d, and version %d' % (version, version + 1) in notice.text
+    assert 'typed over an older copy: someone has saved this since' in notice.text
     press(driver, 'Restore it')
     assert value(driver, 'version') == str(version)
     # The profile form merges a late save from the values it was loaded with: those

@@ -7,7 +7,7 @@ import pytest
 from blog import conflicts, history
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, Revision, User
-from tests.conftest import LONG_BODY, csrf_from, post_path
+from tests.conftest import LONG_BODY, csrf_from, fill_editor, post_path
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 from tests.test_conflicts import ADVERSARIAL, count_word_pairs, sides
@@ -25,9 +25,7 @@ def people(make_user):
 
 def save(client, post_id, **fields):
     form = client.get('/posts/%d/edit' % post_id).forms['post-form']
-    for name, value in fields.items():
-        form[name] = value
-    return form.submit(status=303)
+    return fill_editor(form, fields).submit(status=303)
 
 
 def restore_form(page, post_id, n):
@@ -56,9 +54,10 @@ def test_history_lists_revisions_newest_first(story):
     assert 'The current text is version 3, saved by Alice' in text
     links = re.findall(r'href="/posts/%d/revisions/(\d+)">Version' % post_id, text)
     assert links == ['2', '1']
-    rows = re.findall(r'<tr>\s*<td><a[^>]*>Version (\d)</a></td>\s*<td>([^<]*)</td>\s*'
-                      r'<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td><time datetime="([^"]+)">',
-                      text)
+    cell = r'<td data-label="[^"]+">'
+    rows = re.findall(rf'<tr>\s*{cell}<a[^>]*>Version (\d)</a></td>\s*{cell}([^<]*)</td>\s*'
+                      rf'{cell}([^<]*)</td>\s*{cell}([^<]*)</td>\s*'
+                      rf'{cell}<time datetime="([^"]+)"', text)
     assert [row[:4] for row in rows] == [('2', 'Title two', 'published', 'The Admin'),
                                          ('1', 'Title one', 'published', 'Alice')]
     saved = revisions(post_id)
@@ -98,8 +97,8 @@ def test_revision_page_shows_the_diff_and_a_restore_form(story):
     assert '<ins class="line add">+ BETA</ins>' in text
     assert '<ins class="line add">+ delta</ins>' in text
     assert '<span class="line">  alpha</span>' in text
-    assert re.search(r'Title</th>\s*<td class="saved-text">Title one</td>\s*'
-                     r'<td class="saved-text">Title three</td>', text)
+    assert re.search(r'Title</th>\s*<td class="saved-text" data-label="Version 1">Title one'
+                     r'</td>\s*<td class="saved-text" data-label="Current">Title three</td>', text)
     assert '<pre class="source">alpha\nbeta\ngamma</pre>' in text
     form = restore_form(page, post_id, 1)
     assert form['version'].value == '3'

@@ -1,5 +1,6 @@
 """Posts: create, read, edit with optimistic locking, delete; permissions and errors."""
 
+import html
 import re
 
 import pytest
@@ -8,7 +9,7 @@ from blog import posts, tagging
 from blog.db import db
 from blog.models import DRAFT, PUBLISHED, Post, PostTag, Revision, User
 from blog.queries import posts as queries
-from tests.conftest import LONG_BODY, csrf_from, post_path
+from tests.conftest import LONG_BODY, csrf_from, fill_editor, post_path, save_as
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 
@@ -25,9 +26,7 @@ def new_post(client, expect=303, **fields):
     values = {'title': 'First light', 'body': 'Hello *world*.', 'status': PUBLISHED,
               'tags': ''}
     values.update(fields)
-    for name, value in values.items():
-        form[name] = value
-    return form.submit(status=expect)
+    return fill_editor(form, values).submit(status=expect)
 
 
 def post_id_from(response):
@@ -144,7 +143,11 @@ def test_invalid_new_post_is_422_with_input_kept(browser, fields, field, message
     page = alice.post('/posts/new', values, status=422)
     error = re.search(r'<p class="error" id="f-%s-error">([^<]*)</p>' % field, page.text)
     assert error and message in error.group(1)
-    assert 'aria-invalid="true"' in page.text
+    if field != 'status':  # the state is a choice of buttons: its error is beside them
+        assert 'aria-invalid="true"' in page.text
+    assert page.html.title.text.startswith('Error: ')
+    summary = page.html.select_one('.error-summary[role=alert]')
+    assert summary.a['href'] == '#f-' + field and html.unescape(message) in summary.a.text
     # What the user typed is still in the form (escaped).
     if field != 'title':
         assert 'value="Kept &lt;title&gt;"' in page.text
@@ -380,7 +383,10 @@ def test_edit_form_shows_the_saved_post_and_its_version(browser, people, make_po
     assert form.action == '/posts/%d/edit' % post.id
     assert form['version'].value == '1'
     assert (form['title'].value, form['body'].value) == ('T', 'B')
-    assert (form['status'].value, form['tags'].value) == (PUBLISHED, 'a, b')
+    assert form['tags'].value == 'a, b'
+    # A published post's main button keeps it published; another takes it back.
+    assert [field.value_if_submitted() for field in form.fields['status']] == [PUBLISHED, DRAFT]
+    assert 'version' not in form.html.text.lower()  # the version stays internal
 
 
 def test_edit_saves_a_new_version_and_keeps_the_old_one(browser, people, make_post):
@@ -512,14 +518,12 @@ def test_publishing_a_draft_sets_published_at_once(browser, people, make_post):
     post = make_post(people['alice'], status=DRAFT)
     alice = browser('alice')
     form = edit_form(alice, post.id)
-    form['status'] = PUBLISHED
-    form.submit(status=303)
+    save_as(form, PUBLISHED, status=303)
     first = fresh(post.id).published_at
     assert first is not None
     for status in (DRAFT, PUBLISHED):
         form = edit_form(alice, post.id)
-        form['status'] = status
-        form.submit(status=303)
+        save_as(form, status, status=303)
     after = fresh(post.id)
     assert after.published_at == first and after.version == 4
 
@@ -773,9 +777,9 @@ def test_the_same_new_post_form_sent_twice_makes_one_post(browser, people, dbcon
     alice = browser('alice')
     form = alice.get('/posts/new').forms['post-form']
     assert len(form['form_id'].value) >= 16
-    form['title'], form['body'], form['status'] = 'Once', 'Only once.', PUBLISHED
-    first = form.submit(status=303)
-    again = form.submit(status=303)  # Back, then Save again
+    form['title'], form['body'] = 'Once', 'Only once.'
+    first = save_as(form, PUBLISHED, status=303)
+    again = save_as(form, PUBLISHED, status=303)  # Back, then Publish again
     post_id = post_id_from(first)
     assert again.location == post_path(post_id, notice='unchanged')
     assert Post.select().count() == 1
@@ -784,10 +788,10 @@ def test_the_same_new_post_form_sent_twice_makes_one_post(browser, people, dbcon
 def test_a_resent_form_with_changes_edits_the_post_it_made(browser, people, dbconn):
     alice = browser('alice')
     form = alice.get('/posts/new').forms['post-form']
-    form['title'], form['body'], form['status'] = 'Once', 'First text.', PUBLISHED
-    post_id = post_id_from(form.submit(status=303))
-    form['body'] = 'Second text.'  # Back, changed, Save
-    assert form.submit(status=303).location == post_path(post_id, notice='saved')
+    form['title'], form['body'] = 'Once', 'First text.'
+    post_id = post_id_from(save_as(form, PUBLISHED, status=303))
+    form['body'] = 'Second text.'  # Back, changed, Publish
+    assert save_as(form, PUBLISHED, status=303).location == post_path(post_id, notice='saved')
     assert Post.select().count() == 1 and fresh(post_id).body == 'Second text.'
     assert [r.body for r in revisions(post_id)] == ['First text.']
 

@@ -5,7 +5,7 @@ import pytest
 
 from blog.db import db
 from blog.models import DRAFT, PENDING, PUBLISHED, Post
-from tests.conftest import csrf_from, post_path
+from tests.conftest import csrf_from, post_path, save_as
 
 
 @pytest.fixture
@@ -17,8 +17,8 @@ def team(make_user):
 
 def submit(client, title, body='Draft words.'):
     form = client.get('/posts/new').forms['post-form']
-    form['title'], form['body'], form['status'] = title, body, 'pending'
-    form.submit(status=303)
+    form['title'], form['body'] = title, body
+    save_as(form, 'pending', status=303)
     with db.connection_context():
         return Post.get(Post.title == title)
 
@@ -83,8 +83,7 @@ def test_sending_back_needs_a_note_which_the_author_then_sees(client_for, team):
     assert 'Cut the &lt;b&gt;second&lt;/b&gt; half.' in editor.text  # escaped
     # Submitting again clears the note and puts it back in the queue.
     form = editor.forms['post-form']
-    form['status'] = 'pending'
-    form.submit(status=303)
+    save_as(form, 'pending', status=303)
     again = fresh(post.id)
     assert again.status == PENDING and again.review_note == ''
     assert again.submitted_at >= saved.submitted_at

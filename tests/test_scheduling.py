@@ -12,7 +12,7 @@ from blog import cache, home, scheduling
 from blog.db import NEVER, db
 from blog.models import DRAFT, PENDING, PUBLISHED, Post, SiteSettings, SiteState, utcnow
 from blog.queries import listings
-from tests.conftest import csrf_from, fresh_post
+from tests.conftest import csrf_from, fill_editor, fresh_post
 
 HOUR = datetime.timedelta(hours=1)
 
@@ -112,9 +112,7 @@ def test_the_publication_time_rules():
 
 def editor_form(client, path='/posts/new', **fields):
     form = client.get(path).forms['post-form']
-    for name, value in fields.items():
-        form[name] = value
-    return form
+    return fill_editor(form, fields)
 
 
 def test_an_author_schedules_a_post_in_the_site_zone(browser, people):

@@ -11,7 +11,7 @@ from blog.editing import PUBLISHED_TEXT, publish_errors
 from blog.models import utcnow
 from blog.queries import readers
 from blog.slugs import FALLBACK, SLUG_MAX, is_slug, slug_for, slugify
-from tests.conftest import csrf_from, post_path
+from tests.conftest import csrf_from, fill_editor, post_path, save_as
 from tests.conftest import fresh_post as fresh
 from tests.conftest import post_revisions as revisions
 from tests.server import Browser, Server
@@ -123,17 +123,13 @@ def new_post(client, **fields):
     form = client.get('/posts/new').forms['post-form']
     values = {'title': 'First light', 'body': 'Hello.', 'status': 'published', 'tags': ''}
     values.update(fields)
-    for name, value in values.items():
-        form[name] = value
-    response = form.submit(status=303)
+    response = fill_editor(form, values).submit(status=303)
     return int(re.match(r'^/posts/(\d+)', response.location).group(1))
 
 
 def edit(client, post_id, expect=303, **fields):
     form = client.get('/posts/%d/edit' % post_id).forms['post-form']
-    for name, value in fields.items():
-        form[name] = value
-    return form.submit(status=expect)
+    return fill_editor(form, fields).submit(status=expect)
 
 
 def test_the_editor_offers_the_slug_field(browser, make_post, people):
@@ -347,8 +343,8 @@ def test_a_stale_slug_is_never_rendered_as_the_page(site, client, people, make_p
 def test_saving_and_restoring_land_on_the_slugged_address(browser, people):
     alice = browser('alice')
     form = alice.get('/posts/new').forms['post-form']
-    form['title'], form['body'], form['status'] = 'Landing', 'Body.', 'published'
-    created = form.submit(status=303)
+    form['title'], form['body'] = 'Landing', 'Body.'
+    created = save_as(form, 'published', status=303)
     post_id = int(re.match(r'^/posts/(\d+)', created.location).group(1))
     assert created.location == '/posts/%d-landing?notice=created' % post_id
     saved = edit(alice, post_id, body='New body.')

@@ -1,11 +1,11 @@
 """Queries for what readers and their tools fetch: feeds, tag pages, the archive,
 search, the sitemap, and export and import."""
 
-from peewee import fn
+from peewee import Tuple, fn
 
 from blog.db import backend
 from blog.markdown import EXCERPT_SOURCE_CHARS
-from blog.models import TAG_SPAN, TRASHED, Post, PostTag, TagSpan, User, utcnow
+from blog.models import PUBLISHED, TAG_SPAN, TRASHED, Post, PostTag, TagSpan, User, utcnow
 from blog.queries import live
 
 
@@ -21,6 +21,42 @@ def published_posts():
 def author_published_posts(author):
     """`author`'s published posts, newest first."""
     return published_posts().where(Post.author == author.id)
+
+
+def author_neighbours(post, now=None):
+    """The live posts by `post`'s author just before and after it, (older, newer), each
+    a Post with id, slug and title, or None. A post that is not out yet (a draft, or
+    scheduled) has only older ones: the author's latest live post.
+
+    Each is one seek on the index `post_author_id` (author, status, date): the row
+    value (date, id) is the only bound on the date side it walks from.
+    """
+    now = utcnow() if now is None else now
+    out = post.published_at is not None and post.published_at <= now
+    # 2**63 - 1: past any id, so "before now" includes every post of this very moment.
+    before = (post.published_at, post.id) if out else (now, 2 ** 63 - 1)
+    # A row value's parts are plain parameters: the date goes in as the stored integer.
+    stored = Post.published_at.db_value
+    older = (Post
+             .select(Post.id, Post.slug, Post.title)
+             .where((Post.author == post.author_id) &
+                    (Post.status == PUBLISHED) &
+                    (Tuple(Post.published_at, Post.id) < Tuple(stored(before[0]), before[1])))
+             .order_by(Post.published_at.desc(), Post.id.desc())
+             .limit(1)
+             .first())
+    newer = None
+    if out:
+        newer = (Post
+                 .select(Post.id, Post.slug, Post.title)
+                 .where((Post.author == post.author_id) &
+                        live(now) &
+                        (Tuple(Post.published_at, Post.id) >
+                         Tuple(stored(post.published_at), post.id)))
+                 .order_by(Post.published_at.asc(), Post.id.asc())
+                 .limit(1)
+                 .first())
+    return older, newer
 
 
 def tag_published_posts(tag, limit, offset=0):
