@@ -86,18 +86,28 @@ class Prompts:
         self.driver.browsing_context.handle_user_prompt(context=prompt.context, accept=leave)
 
 
-def axe_violations(driver):
-    """axe-core's WCAG 2.1 A/AA violations on the current page (a list of dicts)."""
-    with open(AXE_JS, encoding='utf-8') as fh:
-        driver.execute_script(fh.read())
+WCAG_TAGS = ('wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa')
+
+
+def axe_violations(driver, extra_tags=()):
+    """axe-core's WCAG 2.1 A/AA violations on the current page (a list of dicts), and
+    those of the rules under `extra_tags` too (say `('best-practice',)`).
+
+    Each is {id, help, impact, nodes (their HTML, at most 3), targets (their CSS
+    selectors), summary (what axe says is wrong with the first node)}."""
+    if not driver.execute_script('return typeof window.axe === "object";'):
+        with open(AXE_JS, encoding='utf-8') as fh:
+            driver.execute_script(fh.read())
     result = driver.execute_async_script(
         'const done = arguments[arguments.length - 1];'
-        'axe.run(document, {runOnly: {type: "tag", values: '
-        '["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})'
+        'axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})'
         '.then(r => done(r.violations)).catch(e => done([{id: "axe-error", '
-        'help: String(e), nodes: []}]));')
-    return [{'id': v['id'], 'help': v['help'],
-             'nodes': [n.get('html', '')[:200] for n in v.get('nodes', [])][:3]}
+        'help: String(e), nodes: []}]));', [*WCAG_TAGS, *extra_tags])
+    return [{'id': v['id'], 'help': v['help'], 'impact': v.get('impact'),
+             'nodes': [n.get('html', '')[:200] for n in v.get('nodes', [])][:3],
+             'targets': [' '.join(map(str, n.get('target', [])))
+                         for n in v.get('nodes', [])],
+             'summary': (v.get('nodes') or [{}])[0].get('failureSummary', '')}
             for v in result]
 
 
@@ -111,14 +121,20 @@ def vnu_jar():
     return path if os.path.exists(path) and shutil.which('java') else None
 
 
-def html_errors(paths):
-    """vnu.jar's errors for the given HTML files (a list of strings)."""
+def html_messages(paths):
+    """vnu.jar's errors for the given HTML files: its JSON messages (url, message,
+    lastLine, extract, ...)."""
     jar = vnu_jar()
     result = subprocess.run(['java', '-jar', jar, '--format', 'json', '--exit-zero-always',
                              *paths], capture_output=True, text=True, timeout=300)
     messages = json.loads(result.stderr or '{"messages": []}')['messages']
+    return [m for m in messages if m.get('type') == 'error']
+
+
+def html_errors(paths):
+    """vnu.jar's errors for the given HTML files (a list of strings)."""
     return ['%s: %s' % (os.path.basename(m.get('url', '')), m.get('message'))
-            for m in messages if m.get('type') == 'error']
+            for m in html_messages(paths)]
 
 
 def screenshot(driver, name):
@@ -199,3 +215,109 @@ def collected_pages(tmp_path_factory, name):
     if saved and vnu_jar():
         errors = html_errors(saved)
         assert errors == [], errors
+
+
+def emulate(driver, width, height, scheme='light'):
+    """An exact viewport of `width` x `height` CSS pixels (a phone's, with its meta
+    viewport honoured, below 600) and `prefers-color-scheme: scheme`, through the
+    DevTools protocol; then wait until the page has settled (see `settle`)."""
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
+        'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': width < 600})
+    driver.execute_cdp_cmd('Emulation.setEmulatedMedia', {
+        'features': [{'name': 'prefers-color-scheme', 'value': scheme}]})
+    settle(driver)
+    seen = driver.execute_script(
+        'return [document.documentElement.clientWidth,'
+        ' matchMedia("(prefers-color-scheme: dark)").matches];')
+    assert seen[1] == (scheme == 'dark'), 'the page does not see %s' % scheme
+    assert width - 20 <= seen[0] <= width, 'the page is %d px wide, not %d' % (seen[0], width)
+
+
+def settle(driver, timeout_ms=3000):
+    """Wait for web fonts, two frames and every running CSS transition or animation,
+    so that nothing is checked or photographed halfway through a change of colour."""
+    driver.execute_async_script(
+        'const done = arguments[arguments.length - 1];'
+        'const frames = () => new Promise(r => requestAnimationFrame(() =>'
+        '  requestAnimationFrame(r)));'
+        'const finite = () => document.getAnimations().filter(a => {'
+        '  const t = a.effect && a.effect.getComputedTiming();'
+        '  return t && Number.isFinite(t.endTime); });'
+        'const timeout = new Promise(r => setTimeout(r, arguments[0]));'
+        'Promise.race([timeout, (async () => {'
+        '  await document.fonts.ready; await frames();'
+        '  await Promise.all(finite().map(a => a.finished.catch(() => null)));'
+        '  await frames(); })()]).then(() => done(null));', timeout_ms)
+
+
+def full_page_screenshot(driver, name):
+    """Save the whole page (not only the viewport) as screenshots/<name>.png."""
+    import base64
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    size = driver.execute_cdp_cmd('Page.getLayoutMetrics', {})['cssContentSize']
+    shot = driver.execute_cdp_cmd('Page.captureScreenshot', {
+        'format': 'png', 'captureBeyondViewport': True,
+        'clip': {'x': 0, 'y': 0, 'width': size['width'], 'height': size['height'],
+                 'scale': 1}})
+    with open(os.path.join(SCREENSHOTS, name + '.png'), 'wb') as fh:
+        fh.write(base64.b64decode(shot['data']))
+
+
+# The elements that make the page wider than the viewport: the outermost elements
+# whose box ends past its right edge, and elements whose own content (a long word, a
+# line of a <pre>) spills past it while no child of theirs does; none that a box
+# scrolling or clipping on its own holds in (an absolutely positioned element escapes
+# such a box unless it, or a box inside it, is positioned).
+_OVERFLOW_JS = """
+const width = arguments[0];
+const page = document.documentElement.scrollWidth;
+if (page <= width) return null;
+const held = el => {
+  let position = getComputedStyle(el).position;
+  if (position === 'fixed') return true;
+  for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+    const style = getComputedStyle(a);
+    if (position === 'absolute' && style.position === 'static' && style.transform === 'none')
+      continue;  // not its containing block: does not clip it
+    if (style.overflowX !== 'visible') return true;
+    position = style.position;
+  }
+  return false;
+};
+const name = el => {
+  let s = el.tagName.toLowerCase();
+  if (el.id) s += '#' + el.id;
+  if (typeof el.className === 'string' && el.className.trim())
+    s += '.' + el.className.trim().split(/\\s+/).join('.');
+  return s;
+};
+const path = el => {
+  const parts = [];
+  for (let e = el; e && e !== document.body && parts.length < 4; e = e.parentElement)
+    parts.unshift(name(e));
+  return parts.join(' > ');
+};
+const out = [], spilling = [];
+for (const el of document.body.querySelectorAll('*')) {
+  const box = el.getBoundingClientRect();
+  if ((!box.width && !box.height) || held(el)) continue;
+  if (box.right > width + 1) out.push([el, box.right]);
+  else if (getComputedStyle(el).overflowX === 'visible' && el.clientWidth > 0
+           && box.left + el.scrollWidth > width + 1) spilling.push([el, box.left + el.scrollWidth]);
+}
+const outer = out.filter(([el]) => !out.some(([other]) => other !== el && other.contains(el)));
+const spills = spilling.filter(([el]) => !out.some(([other]) => el.contains(other)));
+const culprits = outer.concat(spills).map(([el, right]) => ({
+  element: path(el), right: Math.round(right), width: Math.round(el.getBoundingClientRect().width),
+  position: getComputedStyle(el).position, spills: spills.some(([s]) => s === el),
+  html: el.outerHTML.replace(/\\s+/g, ' ').slice(0, 160)}));
+culprits.sort((a, b) => b.right - a.right);
+return {scrollWidth: page, innerWidth: window.innerWidth, culprits: culprits.slice(0, 5)};
+"""
+
+
+def overflow(driver, width):
+    """None when nothing on the page is wider than a `width` px viewport; else the
+    page's scroll width, the browser's visible width (a phone zooms out to show the
+    whole page) and the elements that stick out (furthest first)."""
+    return driver.execute_script(_OVERFLOW_JS, width)
