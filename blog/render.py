@@ -83,8 +83,8 @@ format_datetime = site_datetime  # the `datetime` filter: the same, absolute
 
 
 def relative_time(value, now=None):
-    """'just now', '5 minutes ago', 'in 3 hours', 'yesterday', '4 days ago'; past a
-    week, the date. For signed-in pages, which are rendered for each request (public
+    """'just now', '5 minutes ago', 'in 3 hours', 'yesterday', '4 days ago'; a week
+    or more away, 'on 27 Nov 2026'. For signed-in pages, which are rendered for each request (public
     pages are kept between requests, so they say the date)."""
     now = utcnow() if now is None else now
     seconds = (now - value).total_seconds()
@@ -99,7 +99,7 @@ def relative_time(value, now=None):
                 return 'tomorrow' if ahead else 'yesterday'
             words = '%d %s%s' % (count, unit, '' if count == 1 else 's')
             return 'in ' + words if ahead else words + ' ago'
-    return format_date(value)
+    return 'on ' + format_date(value)
 
 
 def time_ago(value):
