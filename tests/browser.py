@@ -137,6 +137,12 @@ def html_errors(paths):
             for m in html_messages(paths)]
 
 
+def page_html(driver):
+    """The page's HTML as it stands. Not `driver.page_source`: with this ChromeDriver it
+    now and then answers '' for a page that has loaded (its own outerHTML is whole)."""
+    return driver.execute_script('return document.documentElement.outerHTML;')
+
+
 def screenshot(driver, name):
     """Save a PNG of the page under screenshots/ (gitignored) for review."""
     os.makedirs(SCREENSHOTS, exist_ok=True)
@@ -156,8 +162,7 @@ def check_page(driver, pages, name):
     folder, saved = pages
     path = str(folder / (name + '.html'))
     with open(path, 'w', encoding='utf-8') as fh:
-        fh.write(driver.page_source if driver.page_source.lstrip().lower().startswith(
-            '<!doctype') else '<!DOCTYPE html>\n' + driver.page_source)
+        fh.write('<!DOCTYPE html>\n' + page_html(driver))  # outerHTML has no doctype
     saved.append(path)
     screenshot(driver, name)
 
@@ -203,7 +208,7 @@ def sign_in(driver, site, username):
     visit(driver, site, '/login')
     fill(driver, {'username': username, 'password': PASSWORD})
     submit(driver)
-    assert 'Signed in as' in driver.page_source
+    assert 'Signed in as' in page_html(driver)
 
 
 def collected_pages(tmp_path_factory, name):

@@ -53,7 +53,7 @@ def test_sign_up_write_a_post_and_see_it_on_the_homepage(site, driver, pages):
     check_page(driver, pages, 'register')
     fill(driver, {'username': 'alice', 'password': PASSWORD, 'password_confirm': PASSWORD})
     submit(driver)
-    assert 'Signed in as' in driver.page_source
+    assert 'Signed in as' in browser.page_html(driver)
 
     visit(driver, site, '/posts/new')
     check_page(driver, pages, 'post-new')
@@ -65,7 +65,7 @@ def test_sign_up_write_a_post_and_see_it_on_the_homepage(site, driver, pages):
     heading = driver.find_element(By.CSS_SELECTOR, 'main h1').text
     assert heading == 'Hello from a browser'
     assert driver.find_element(By.CSS_SELECTOR, '.post-body em').text == 'emphasis'
-    assert '<script>alert(1)</script>' not in driver.page_source
+    assert '<script>alert(1)</script>' not in browser.page_html(driver)
     check_page(driver, pages, 'post')
 
     body = visit(driver, site, '/')
@@ -96,22 +96,22 @@ def test_two_tabs_conflict_keeps_my_text(site, driver, pages):
     driver.get(edit_url)
     fill(driver, {'body': 'text saved in tab B'})
     submit(driver)
-    assert 'text saved in tab B' in driver.page_source
+    assert 'text saved in tab B' in browser.page_html(driver)
 
     driver.switch_to.window(tab_a)
     fill(driver, {'body': 'text typed in tab A'})
     submit(driver)
-    assert 'Your changes were not saved yet' in driver.page_source
+    assert 'Your changes were not saved yet' in browser.page_html(driver)
     textarea = driver.find_element(By.NAME, 'body')
     assert textarea.get_attribute('value') == 'text typed in tab A'
-    assert 'text saved in tab B' in driver.page_source
+    assert 'text saved in tab B' in browser.page_html(driver)
     check_page(driver, pages, 'conflict')
 
     submit(driver)  # deliberate overwrite with the newest version
-    assert 'text typed in tab A' in driver.page_source
+    assert 'text typed in tab A' in browser.page_html(driver)
     driver.switch_to.new_window('tab')
     driver.get(edit_url.replace('/edit', '/history'))
-    assert 'Shared draft' in driver.page_source
+    assert 'Shared draft' in browser.page_html(driver)
     check_page(driver, pages, 'history')
 
 
@@ -126,7 +126,7 @@ def test_admin_edits_a_profile(site, driver, pages):
     assert 'Alice Liddell' in driver.find_element(By.TAG_NAME, 'main').text
     check_page(driver, pages, 'admin-user')
     visit(driver, site, '/authors/alice')
-    assert 'Alice Liddell' in driver.page_source
+    assert 'Alice Liddell' in browser.page_html(driver)
 
 
 def test_delete_lands_in_the_trash_and_undo_brings_the_post_back(site, driver, pages):

@@ -289,7 +289,7 @@ def test_a_copy_typed_over_an_older_version_is_offered_with_a_warning(site, driv
     assert value(driver, 'version') == '1'  # so the save is checked against version 2
 
     submit(driver, '#post-form')
-    assert 'Your changes were not saved yet' in driver.page_source  # the 409 page
+    assert 'Your changes were not saved yet' in browser.page_html(driver)  # the 409 page
     assert value(driver, 'body') == 'Typed in tab A over version 1.'
     assert copies(driver)['autosave:' + key]['fields']['body'] == 'Typed in tab A over version 1.'
     check_page(driver, pages, 'conflict-with-copy')
@@ -353,7 +353,7 @@ def test_an_older_profile_copy_goes_back_with_the_values_it_was_typed_over(site,
     # come back too, or tab A's bio would silently replace tab B's.
     assert value(driver, 'base:bio') == copy['hidden']['base:bio'] != 'Bio saved in tab B.'
     submit(driver, '#settings-form')
-    assert 'Your changes were not saved yet' in driver.page_source  # both changed the bio
+    assert 'Your changes were not saved yet' in browser.page_html(driver)  # both changed the bio
     assert value(driver, 'bio') == 'Bio typed in tab A.'
     send(driver, 'Save mine, replacing theirs')
     assert driver.find_element(By.CSS_SELECTOR, 'main .notice').text == 'Saved.'

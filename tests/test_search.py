@@ -292,7 +292,7 @@ def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
         assert violations == [], violations
         path = str(tmp_path / (name + '.html'))
         with open(path, 'w', encoding='utf-8') as fh:
-            fh.write('<!DOCTYPE html>\n' + driver.page_source)
+            fh.write('<!DOCTYPE html>\n' + browser.page_html(driver))
         saved.append(path)
         browser.screenshot(driver, name)
 
@@ -313,7 +313,7 @@ def test_a_reader_searches_browses_a_tag_and_subscribes_in_a_browser(tmp_path):
             check('search-results')
 
             driver.get(server.url + '/search?q=%22%28-')
-            assert 'Type one or more words' in driver.page_source
+            assert 'Type one or more words' in browser.page_html(driver)
             check('search-nothing-to-search')
 
             driver.get(server.url + '/tags/Sea')  # redirected to the normalised tag

@@ -336,7 +336,7 @@ def set_value(driver, name, text):
 
 
 def expect(driver, *texts):
-    source = driver.page_source
+    source = browser.page_html(driver)
     missing = [text for text in texts if text not in source]
     assert not missing, 'not on the page: %r' % missing
 
@@ -542,7 +542,7 @@ class Tour:
         self.become(page.who)
         if callable(page.path):
             page.path(self)
-            html = self.driver.page_source
+            html = browser.page_html(self.driver)
             if not html.lstrip().lower().startswith('<!doctype'):
                 html = '<!DOCTYPE html>\n' + html
         else:
