@@ -2,7 +2,8 @@
 
 Counted on the Markdown source, which is what the author sees while typing (the
 editor's script counts the same way, so the figure does not jump on save): a word is
-a run of letters or digits, with the apostrophes and hyphens inside it. Markup such
+a run of letters or digits, with the apostrophes and hyphens inside it (in Chinese and
+Japanese, each character). Markup such
 as `#`, `**` or `>` counts nothing; a URL counts as the words in it, which is close
 to how long a reader takes to skip it.
 """
@@ -11,8 +12,12 @@ import math
 import re
 
 WORDS_PER_MINUTE = 230  # an adult reading prose on a screen
-# Letters and digits of any script; ' ’ and - only between them ("don't", "well-kept").
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+# Chinese and Japanese put no spaces between words: each of their characters counts
+# as one, as word processors count them (kana, CJK ideographs and their extensions).
+_CJK = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff'
+# Letters and digits of any other script; ' ’ and - only between them ("don't",
+# "well-kept").
+_WORD = re.compile(r"[%s]|[^\W_%s]+(?:['’-][^\W_%s]+)*" % (_CJK, _CJK, _CJK))
 
 
 def word_count(text):

@@ -365,8 +365,10 @@
 
   // The editor's word count and reading time, kept up to date while typing. Counted
   // as blog/reading.py counts on the server: runs of letters and digits, with ' ’
-  // and - inside them; 230 words a minute.
-  const WORD = /[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu;
+  // and - inside them, and each Chinese or Japanese character; 230 words a minute.
+  const CJK = '\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff';
+  const PART = `(?:(?![${CJK}])[\\p{L}\\p{N}])+`; // letters and digits, not CJK
+  const WORD = new RegExp(`[${CJK}]|${PART}(?:['’-]${PART})*`, 'gu');
   const WORDS_PER_MINUTE = 230;
   const stats = document.getElementById('writing-stats');
   const body = stats && stats.closest('form') && stats.closest('form').elements.body;

@@ -383,3 +383,21 @@ def test_an_admin_page_keeps_a_copy_with_its_select_and_checkbox(site, chromium,
     assert saved_marker(driver) == 'root:/admin/users/bob'
     assert 'Editor, active' in driver.find_element(By.TAG_NAME, 'main').text
     assert copies(driver) == {}
+
+
+def test_the_live_word_count_counts_as_the_server_does(site, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from blog import reading
+    sign_in(driver, site, 'root')
+    visit(driver, site, '/posts/new')
+    stats = driver.find_element(By.ID, 'writing-stats')
+    assert stats.text == '0 words · 0 min read'  # what the server said
+    text = ("Don't stop: well-kept words, 3 of them. Ünïcödé – Ελληνικά, snake_case, "
+            '漢字かな and [a link](https://example.com/page)\n\n' + 'word ' * 500)
+    # Typed as a person types (send_keys), so the script hears every input event.
+    driver.find_element(By.NAME, 'body').send_keys(text)
+    expected = reading.describe(reading.reading_stats(text))
+    assert expected == '522 words · 3 min read'
+    WebDriverWait(driver, 10).until(lambda d: stats.text == expected)

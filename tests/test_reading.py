@@ -21,7 +21,9 @@ MINUTE = datetime.timedelta(minutes=1)
     ('One', 1),
     ("Don't stop: well-kept words, 3 of them.", 7),
     ('# A heading\n\n* a **bold** list item\n> quoted', 7),
-    ('Ünïcödé – and 漢字 and Ελληνικά', 5),
+    ('Ünïcödé – and Ελληνικά', 3),
+    ('漢字かな and カタカナ', 9),  # no spaces between words: each character counts
+    ('字' * 600, 600),
     ('snake_case is two', 4),
     ('[a link](https://example.com/page)', 6),
 ])
