@@ -4,19 +4,13 @@ Rendering happens once, when a post is saved; pages show the stored HTML.
 
 Two layers, so one mistake is not enough for script to reach a reader:
 markdown-it-py escapes any raw HTML in the source and refuses `javascript:`,
-`vbscript:`, `file:` and most `data:` link targets; nh3 (ammonia) then keeps only
-an allowlist of tags, attributes (some only with values of a fixed form) and URL
-schemes.
+`vbscript:`, `file:` and most `data:` link targets; nh3 then keeps only the
+allowlist in blog.sanitize.
 
 Beyond CommonMark: tables, strikethrough, footnotes, task lists (disabled checkboxes,
-each inside a <label> with its item's text), bare http(s) URLs made links, and
-typographic quotes and dashes. Fenced code with a language Pygments knows is
-highlighted here, as <span>s with Pygments' short class names (the colours are in
-static/code.css, from code_css(): the CSP forbids inline styles), within bounds on
-size and time (HIGHLIGHT_*); other code stays plain. Every <pre> can take keyboard
-focus, so a code block that scrolls sideways can be scrolled without a mouse.
-Headings start at <h2> (the post's title is the page's only <h1>) and never skip a
-level: see _heading_levels().
+each in a <label> with its item's text), bare http(s) URLs made links, typographic
+quotes and dashes; fenced code highlighted by blog.highlight; headings from <h2> (the
+title is the page's only <h1>) with no level skipped (blog.markup).
 
 markdown-it-py is pure Python and costs tens of microseconds per line or per
 bracket (a 600,000-character body of `![[` takes about 15 s here), and tables cost
@@ -42,28 +36,15 @@ import signal
 import subprocess  # nosec B404
 import sys
 import threading
-import time
 
-import nh3
 from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml, unescapeAll
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
-from pygments.lexers import find_lexer_class_by_name, get_all_lexers
-from pygments.style import Style
-from pygments.token import (
-    STANDARD_TYPES,
-    Comment,
-    Error,
-    Generic,
-    Keyword,
-    Literal,
-    Name,
-    Number,
-    Operator,
-    String,
-    Token,
-)
+
+from blog import markup
+from blog.highlight import code_block, fence
+from blog.highlight import new_state as new_highlight_state
+from blog.sanitize import cleaner as _cleaner
 
 _md = MarkdownIt('commonmark', {'html': False, 'linkify': True, 'typographer': True})
 _md.enable(['table', 'strikethrough', 'linkify', 'replacements', 'smartquotes'])
@@ -79,63 +60,6 @@ _md.linkify.add('ftp:', None).add('//', None)
 # 2,000 items take 0.75 s, 5,000 take 4 s, and RENDER_SECONDS refuses some 7,000.
 _md.use(footnote_plugin).use(tasklists_plugin, label=True)
 
-ALLOWED_TAGS = {
-    'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'strong', 'em', 'del', 's',
-    'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'a', 'img',
-    'table', 'thead', 'tbody', 'tr', 'th', 'td',
-    'span', 'sup', 'section', 'label', 'input',  # highlighting, footnotes, task lists
-}
-# class, id and aria-label are allowed here and narrowed to fixed forms by
-# _filter_attribute; ATTRIBUTE_VALUES and SET_ATTRIBUTES take exact values only.
-ALLOWED_ATTRIBUTES = {
-    '*': set(),  # nh3 would otherwise keep `lang` and `title` on every tag
-    'a': {'href', 'title', 'id', 'class', 'aria-label'},
-    'img': {'src', 'alt', 'title'},
-    'ol': {'start', 'class'},
-    'ul': {'class'},
-    'li': {'id', 'class'},
-    'code': {'class'},
-    'pre': {'class'},
-    'span': {'class'},
-    'sup': {'class'},
-    'section': {'class'},
-    'hr': {'class'},
-    'input': {'checked', 'disabled'},
-}
-# Every <pre> may take keyboard focus (a code block that scrolls sideways must be
-# reachable without a mouse: axe's scrollable-region-focusable), and nothing else.
-ATTRIBUTE_VALUES = {'pre': {'tabindex': {'0'}}}
-# Whatever an <input> claimed to be, it leaves as a checkbox (disabled, as the plugin
-# writes them, and checked keep only their own names as values). One attribute only:
-# nh3 adds those it sets in its hash map's order, which changes from one process to
-# the next, and the HTML of a body must not depend on which process rendered it.
-SET_ATTRIBUTES = {'input': {'type': 'checkbox'}}
-URL_SCHEMES = {'http', 'https', 'mailto'}
-# Fenced code blocks carry class="language-xyz".
-_CODE_CLASS = re.compile(r'^language-[A-Za-z0-9_+#.-]{1,40}$')
-# Highlighted code: one of Pygments' short token class names ("k", "nf", "s2").
-TOKEN_CLASSES = frozenset(name for name in STANDARD_TYPES.values() if name)
-_SPAN_CLASS = re.compile('^(?:%s)$' % '|'.join(sorted(TOKEN_CLASSES)))
-# The classes the footnote and task-list plugins write, tag by tag; no others.
-_CLASSES = {
-    'code': _CODE_CLASS.match,
-    'span': _SPAN_CLASS.match,
-    'pre': {'highlight'}.__contains__,
-    'ul': {'contains-task-list'}.__contains__,
-    'ol': {'contains-task-list', 'footnotes-list'}.__contains__,
-    'li': {'task-list-item', 'footnote-item'}.__contains__,
-    'section': {'footnotes'}.__contains__,
-    'hr': {'footnotes-sep'}.__contains__,
-    'sup': {'footnote-ref'}.__contains__,
-    'a': {'footnote-backref'}.__contains__,
-}
-# Footnotes link both ways: <li id="fn1"> and <a id="fnref1"> (or "fnref1:2", its
-# second reference); only those ids, so no body can name ids the page's own use.
-_IDS = {
-    'li': re.compile(r'^fn\d{1,6}$').match,
-    'a': re.compile(r'^fnref\d{1,6}(?::\d{1,6})?$').match,
-}
-_BACKREF_LABEL = re.compile(r'^Back to reference \d{1,6}(?:-\d{1,6})?$')
 
 EXCERPT_CHARS = 200  # the excerpt under each post in a list
 EXCERPT_SOURCE_CHARS = 2000  # the start of a post's HTML is enough for an excerpt
@@ -151,26 +75,6 @@ RENDER_SLOTS = 2
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable  # the child runs on the server's own interpreter
 
-# Highlighting costs time and HTML: Pygments lexes 200,000 to 2,800,000 characters a
-# second (Python 460,000), and its spans make a block's HTML 2 to 6.6 times its code
-# (C 2.1, Python 4, JavaScript 4.7, CSS 6.6) and dense code more (YAML of short keys,
-# 17). So a body's code is highlighted only up to these bounds, and what is over them
-# stays plain (escaped) code:
-HIGHLIGHT_BLOCK_CHARS = 20_000  # a block over this (some 500 lines) stays plain
-HIGHLIGHT_TOTAL_CHARS = 100_000  # the code highlighted in one body, in all
-# A block whose HTML outgrows its code this many times stays plain (a short one may
-# take as much as one of HIGHLIGHT_SHORT characters: `print(x)` has four spans), as
-# HTML_FACTOR: so highlighted code alone never takes a body past html_limit(). Dense
-# code goes over it: `x_1 = f(1)  # c` is 10 times, a list of numbers 13, `a,a,a` 24.
-HIGHLIGHT_GROWTH = 10
-HIGHLIGHT_SHORT = 40
-# CPU a body's highlighting may take, in all. Well-behaved lexers need a fifth of this
-# for HIGHLIGHT_TOTAL_CHARS; some are quadratic on long lines (Java, Thrift, systemd:
-# 8,000 characters of "a a a" take 2.5 s; AutoIt, 13 s of blanks), and Pygments yields
-# a token every few milliseconds even then, so the budget is checked between tokens
-# and a block that runs out stays plain, as does the code after it.
-HIGHLIGHT_SECONDS = 1.0
-_CHECK_EVERY = 32  # tokens between two looks at the clock and the block's size
 
 log = logging.getLogger(__name__)
 _PRE = re.compile(r'<pre\b.*?(?:</pre>|$)', re.S | re.I)
@@ -186,27 +90,6 @@ _INLINE = frozenset({'a', 'em', 'strong', 'code', 'del', 's', 'img', 'b', 'i', '
                      'span', 'label', 'input'})
 
 
-def _filter_attribute(tag, name, value):
-    if name == 'class':
-        allowed = _CLASSES.get(tag)
-        return value if allowed and allowed(value) else None
-    if name == 'id':
-        allowed = _IDS.get(tag)
-        return value if allowed and allowed(value) else None
-    if name == 'aria-label':
-        return value if tag == 'a' and _BACKREF_LABEL.match(value) else None
-    if name in ('checked', 'disabled'):  # boolean attributes: `checked=x` is checked
-        return name
-    return value
-
-
-_cleaner = nh3.Cleaner(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                       tag_attribute_values=ATTRIBUTE_VALUES,
-                       set_tag_attribute_values=SET_ATTRIBUTES,
-                       attribute_filter=_filter_attribute, url_schemes=URL_SCHEMES,
-                       link_rel='nofollow noopener noreferrer')
-
-
 def render_markdown(source):
     """Markdown source to sanitized HTML (no script, no event handlers, no js: URLs),
     in this process and without limits: see render_markdown_bounded()."""
@@ -219,300 +102,15 @@ def _render_tokens(tokens, env=None, highlight=True):
     # The HTML before nh3; code blocks highlighted within the HIGHLIGHT_* bounds, or
     # none of them when `highlight` is false.
     env = {} if env is None else env
-    env['highlight'] = _highlight_state(highlight)
-    _heading_levels(tokens)
+    env['highlight'] = new_highlight_state(highlight)
+    markup.heading_levels(tokens)
     return _md.renderer.render(tokens, _md.options, env)
 
 
-def _source_level(token):
-    # From the markup, not the tag (which a previous render of the tokens set):
-    # '#' to '######', or a setext underline ('=' for level 1, '-' for level 2).
-    if token.markup.startswith('#'):
-        return len(token.markup)
-    return 1 if token.markup.startswith('=') else 2
-
-
-def _heading_levels(tokens):
-    """Give the headings of a body levels that start at <h2> (the title is the <h1>)
-    and never skip one: the levels the source uses are ranked (its highest becomes
-    h2, the next h3, ...), and no heading goes more than one level below the one
-    before it (so `## a` then `#### b` is h2 then h3, and a first `###` is h2)."""
-    opens = [token for token in tokens if token.type == 'heading_open']
-    ranks = {level: rank for rank, level in
-             enumerate(sorted({_source_level(token) for token in opens}), start=2)}
-    previous, tag = 1, None
-    for token in tokens:
-        if token.type == 'heading_open':
-            previous = min(ranks[_source_level(token)], previous + 1, 6)
-            tag = token.tag = 'h%d' % previous
-        elif token.type == 'heading_close':
-            token.tag = tag
-
-
-# --- code blocks --------------------------------------------------------------
-
-# Pygments' own lexers by alias ("python", "py", "c++"); the names are looked up here
-# rather than by Pygments, which would also try lexers other installed packages add.
-# Only aliases the language class can carry ("ambienttalk/2" cannot), so that every
-# highlighted block says its language.
-_LEXER_ALIASES = frozenset(alias for _name, aliases, _files, _types
-                           in get_all_lexers(plugins=False) for alias in aliases
-                           if _CODE_CLASS.match('language-' + alias))
-_lexer_classes = {}
-_token_classes = {}
-
-
-def _token_class(ttype):
-    # Pygments' short class of a token type, from the nearest standard type (some
-    # lexers make their own subtypes); whitespace needs no span.
-    name = _token_classes.get(ttype)
-    if name is None:
-        standard = ttype
-        while standard not in STANDARD_TYPES:
-            standard = standard.parent
-        name = _token_classes[ttype] = '' if STANDARD_TYPES[standard] == 'w' else (
-            STANDARD_TYPES[standard])
-    return name
-
-
-def _highlight_state(highlight=True):
-    # What one render of a body has spent on highlighting: code characters, CPU
-    # seconds, blocks highlighted; `plain` turns it off.
-    return {'plain': not highlight, 'chars': 0, 'seconds': 0.0, 'blocks': 0}
-
-
-def _highlighted(code, language, state):
-    # `code` as escaped HTML with Pygments' <span>s, or None when it stays plain: no
-    # such lexer, or over a HIGHLIGHT_* bound (see there).
-    alias = language.lower()
-    if (state['plain'] or alias not in _LEXER_ALIASES
-            or len(code) > HIGHLIGHT_BLOCK_CHARS
-            or state['chars'] + len(code) > HIGHLIGHT_TOTAL_CHARS
-            or state['seconds'] >= HIGHLIGHT_SECONDS):
-        return None
-    state['chars'] += len(code)
-    start = time.process_time()
-    try:
-        spans = _spans(code, alias, start + HIGHLIGHT_SECONDS - state['seconds'])
-    except MemoryError:
-        raise  # the renderer child's own limit: it reports TOO_BIG
-    except Exception:  # a lexer's bug costs this block its colours, not the save
-        log.exception('Pygments failed on a %s block', alias)
-        spans = None
-    finally:
-        state['seconds'] += time.process_time() - start
-    state['blocks'] += spans is not None
-    return spans
-
-
-def _spans(code, alias, deadline):
-    lexer_class = _lexer_classes.get(alias)
-    if lexer_class is None:
-        lexer_class = _lexer_classes[alias] = find_lexer_class_by_name(alias)
-    # The code as it is: no newlines stripped at either end, none added.
-    lexer = lexer_class(stripnl=False, ensurenl=False)
-    most = HIGHLIGHT_GROWTH * max(len(code), HIGHLIGHT_SHORT)
-    parts, texts, size = [], [], 0
-    current, run = '', []
-
-    def flush():
-        text = escapeHtml(''.join(run))
-        parts.append('<span class="%s">%s</span>' % (current, text) if current else text)
-        return len(parts[-1])
-
-    for count, (ttype, value) in enumerate(lexer.get_tokens(code), start=1):
-        texts.append(value)
-        name = _token_class(ttype)
-        if name != current:  # a run of one class is one span
-            if run:
-                size += flush()
-            current, run = name, []
-        run.append(value)
-        if count % _CHECK_EVERY == 0 and (size > most or time.process_time() > deadline):
-            return None
-    if run:
-        size += flush()
-    # A lexer that changed the text (one drops a leading BOM, another adds characters)
-    # would show other code than the author's.
-    if size > most or ''.join(texts) != code:
-        return None
-    return ''.join(parts)
-
-
-def _fence(renderer, tokens, idx, options, env):
-    # markdown-it-py's fence rule, with highlighting and a focusable <pre>.
-    token = tokens[idx]
-    info = unescapeAll(token.info).strip() if token.info else ''
-    language = info.split(maxsplit=1)[0] if info else ''
-    attributes = ' class="%s%s"' % (options.langPrefix, escapeHtml(language)) if (
-        language) else ''
-    state = env.setdefault('highlight', _highlight_state())  # _md.render() sets none
-    spans = _highlighted(token.content, language, state) if language else None
-    if spans is None:
-        return '<pre tabindex="0"><code%s>%s</code></pre>\n' % (
-            attributes, escapeHtml(token.content))
-    return '<pre class="highlight" tabindex="0"><code%s>%s</code></pre>\n' % (
-        attributes, spans)
-
-
-def _code_block(renderer, tokens, idx, options, env):
-    # An indented code block: never highlighted (it has no language), focusable.
-    return '<pre tabindex="0"><code>%s</code></pre>\n' % escapeHtml(tokens[idx].content)
-
-
-_md.add_render_rule('fence', _fence)
-_md.add_render_rule('code_block', _code_block)
-
-
-# --- footnotes ----------------------------------------------------------------
-
-def _footnote_caption(renderer, tokens, idx, options, env):
-    # "[1]" for every reference to the first note (the plugin writes "[1:1]" for its
-    # second): the reader wants the note's number.
-    return '[%d]' % (tokens[idx].meta['id'] + 1)
-
-
-def _footnote_anchor(renderer, tokens, idx, options, env):
-    # The plugin's link back from a note to its reference, named for screen readers
-    # (its text, ↩, is read as "leftwards arrow with hook" or not at all).
-    meta = tokens[idx].meta
-    number, sub = meta['id'] + 1, meta['subId']
-    target = '%d:%d' % (number, sub) if sub > 0 else str(number)
-    name = '%d-%d' % (number, sub + 1) if sub > 0 else str(number)
-    return (' <a href="#fnref%s" class="footnote-backref" aria-label="Back to reference '
-            '%s">\u21a9\ufe0e</a>' % (target, name))
-
-
-_md.add_render_rule('footnote_caption', _footnote_caption)
-_md.add_render_rule('footnote_anchor', _footnote_anchor)
-
-
-# --- code colours (static/code.css) -------------------------------------------
-
-CODE_LIGHT_BACKGROUND = '#f6f8fa'  # a code block's background, light scheme
-CODE_DARK_BACKGROUND = '#161b22'  # and under prefers-color-scheme: dark
-CODE_CSS_SCOPE = '.post-body .highlight'
-# What each kind of token looks like, as a role (its colour in each palette) and a
-# font; token types not named here inherit from their parent, down to Token.
-_ROLES = {
-    Token: ('text', ''),
-    Comment: ('comment', 'italic'),
-    Comment.Preproc: ('keyword', 'noitalic'),
-    Comment.PreprocFile: ('string', 'noitalic'),
-    Keyword: ('keyword', ''),
-    Keyword.Constant: ('constant', ''),
-    Operator.Word: ('keyword', ''),
-    Name.Attribute: ('constant', ''),
-    Name.Builtin: ('variable', ''),
-    Name.Builtin.Pseudo: ('constant', ''),
-    Name.Class: ('variable', ''),
-    Name.Constant: ('constant', ''),
-    Name.Decorator: ('function', ''),
-    Name.Entity: ('constant', ''),
-    Name.Exception: ('variable', ''),
-    Name.Function: ('function', ''),
-    Name.Label: ('function', ''),
-    Name.Tag: ('tag', ''),
-    Name.Variable: ('variable', ''),
-    Literal: ('constant', ''),
-    String: ('string', ''),
-    String.Escape: ('tag', ''),
-    String.Regex: ('tag', ''),
-    Number: ('constant', ''),
-    Generic.Deleted: ('deleted', ''),
-    Generic.Inserted: ('inserted', ''),
-    Generic.Error: ('deleted', ''),
-    Generic.Traceback: ('deleted', ''),
-    Generic.Heading: ('constant', 'bold'),
-    Generic.Subheading: ('function', 'bold'),
-    Generic.Prompt: ('comment', ''),
-    Generic.Output: ('comment', ''),
-    Generic.Emph: (None, 'italic'),
-    Generic.Strong: (None, 'bold'),
-    Generic.EmphStrong: (None, 'bold italic'),
-    Error: ('deleted', ''),
-}
-# GitHub's Primer colours, but the light comments (#6e7781, 4.3:1, darkened to the
-# site's muted grey): each at least 4.5:1 on its background (WCAG AA), tested.
-CODE_LIGHT_COLOURS = {
-    'text': '#1f2328', 'comment': '#57606a', 'keyword': '#cf222e', 'constant': '#0550ae',
-    'function': '#6639ba', 'variable': '#953800', 'string': '#0a3069', 'tag': '#116329',
-    'deleted': '#82071e', 'inserted': '#116329',
-}
-CODE_DARK_COLOURS = {
-    'text': '#e6edf3', 'comment': '#8b949e', 'keyword': '#ff7b72', 'constant': '#79c0ff',
-    'function': '#d2a8ff', 'variable': '#ffa657', 'string': '#a5d6ff', 'tag': '#7ee787',
-    'deleted': '#ffa198', 'inserted': '#7ee787',
-}
-
-
-def _styles(colours):
-    return {ttype: ' '.join(filter(None, [font, colours.get(role)]))
-            for ttype, (role, font) in _ROLES.items()}
-
-
-class CodeLight(Style):
-    """Pygments style of highlighted code on CODE_LIGHT_BACKGROUND (AA contrast)."""
-
-    background_color = CODE_LIGHT_BACKGROUND
-    styles = _styles(CODE_LIGHT_COLOURS)
-
-
-class CodeDark(Style):
-    """Pygments style of highlighted code on CODE_DARK_BACKGROUND (AA contrast)."""
-
-    background_color = CODE_DARK_BACKGROUND
-    styles = _styles(CODE_DARK_COLOURS)
-
-
-_CSS_HEADER = '''/* Colours of highlighted code blocks (<pre class="highlight">, whose <span>s carry
-   Pygments' short token classes), light and, for a dark system scheme, dark.
-   Generated by blog.markdown.code_css() (python -m blog.markdown --css >
-   static/code.css); a test keeps this file equal to it. Every colour meets WCAG AA
-   (4.5:1) on its background, %s or %s. */
-''' % (CODE_LIGHT_BACKGROUND, CODE_DARK_BACKGROUND)
-
-
-def _token_rules(style, other):
-    # {class: declarations} of the classes either style sets apart from its text, so
-    # the dark rules override every light one (they share selectors).
-    def looks(ttype, of):
-        found = of.style_for_token(ttype)
-        return found['color'], found['bold'], found['italic']
-    rules = {}
-    for ttype, name in sorted(STANDARD_TYPES.items(), key=lambda item: item[1]):
-        if _token_class(ttype) != name or not name:  # whitespace and text get no span
-            continue
-        if looks(ttype, style) == looks(Token, style) and (
-                looks(ttype, other) == looks(Token, other)):
-            continue
-        colour, bold, italic = looks(ttype, style)
-        rules[name] = 'color: #%s;%s%s' % (colour, ' font-weight: bold;' if bold else '',
-                                           ' font-style: italic;' if italic else '')
-    return rules
-
-
-def _css_block(style, other, indent):
-    text = style.style_for_token(Token)['color']
-    lines = ['%s%s { background: %s; color: #%s; }' % (indent, CODE_CSS_SCOPE,
-                                                         style.background_color, text)]
-    grouped = {}
-    for name, declarations in _token_rules(style, other).items():
-        grouped.setdefault(declarations, []).append(name)
-    for declarations, names in grouped.items():
-        selectors = (',\n' + indent).join('%s .%s' % (CODE_CSS_SCOPE, name)
-                                          for name in names)
-        lines.append('%s%s { %s }' % (indent, selectors, declarations))
-    return '\n'.join(lines) + '\n'
-
-
-def code_css():
-    """The stylesheet static/code.css: the colours of highlighted code (CodeLight,
-    and CodeDark under `prefers-color-scheme: dark`), by Pygments' short classes,
-    within CODE_CSS_SCOPE. Plain CSS with no inline styles, as the CSP wants."""
-    return (_CSS_HEADER + '\n' + _css_block(CodeLight, CodeDark, '')
-            + '\n@media (prefers-color-scheme: dark) {\n'
-            + _css_block(CodeDark, CodeLight, '  ') + '}\n')
+_md.add_render_rule('fence', fence)
+_md.add_render_rule('code_block', code_block)
+_md.add_render_rule('footnote_caption', markup.footnote_caption)
+_md.add_render_rule('footnote_anchor', markup.footnote_anchor)
 
 
 class RenderError(Exception):
@@ -795,7 +393,4 @@ def plain_excerpt(html_text, limit=EXCERPT_CHARS):
 
 
 if __name__ == '__main__':
-    if sys.argv[1:] == ['--css']:  # python -m blog.markdown --css > static/code.css
-        sys.stdout.write(code_css())
-    else:
-        _child_main(sys.argv[1:])
+    _child_main(sys.argv[1:])

@@ -9,21 +9,17 @@ import pytest
 from markupsafe import escape as html_escape
 from webtest import TestApp
 
-from blog import markdown
+from blog import highlight, markdown, sanitize
 from blog.db import db
+from blog.highlight import TOKEN_CLASSES, code_css
 from blog.markdown import (
-    ALLOWED_ATTRIBUTES,
-    ALLOWED_TAGS,
-    ATTRIBUTE_VALUES,
-    SET_ATTRIBUTES,
-    TOKEN_CLASSES,
     RenderError,
-    code_css,
     plain_excerpt,
     render_markdown,
     render_markdown_bounded,
 )
 from blog.models import Post, User
+from blog.sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, ATTRIBUTE_VALUES, SET_ATTRIBUTES
 from tests.conftest import LONG_BODY, post_path
 
 # The one script a page of the site may carry: its own file (static/editor.js, on
@@ -312,7 +308,7 @@ def code_block(language, lines):
 def test_a_block_over_the_size_limit_is_plain():
     block = code_block('python', 1)
     line = len(block) - len('```python\n```\n\n')
-    lines = markdown.HIGHLIGHT_BLOCK_CHARS // line
+    lines = highlight.HIGHLIGHT_BLOCK_CHARS // line
     at_limit = code_block('python', lines)
     over = code_block('python', lines + 1)
     assert render_markdown(at_limit).startswith('<pre class="highlight"')
@@ -323,7 +319,7 @@ def test_a_block_over_the_size_limit_is_plain():
 
 def test_code_past_the_total_for_a_body_is_plain():
     block = code_block('python', 150)  # about 8,000 characters of code
-    blocks = markdown.HIGHLIGHT_TOTAL_CHARS // (len(block) - len('```python\n```\n\n'))
+    blocks = highlight.HIGHLIGHT_TOTAL_CHARS // (len(block) - len('```python\n```\n\n'))
     html = render_markdown(block * (blocks + 3))
     assert html.count('<pre class="highlight"') == blocks
     assert html.count('<pre tabindex="0">') == 3
@@ -342,7 +338,7 @@ def test_a_slow_lexer_stops_at_the_time_budget(monkeypatch):
     import time
     # Java's lexer is quadratic on one long line: 8,000 characters of "a a a" take
     # 2.5 s. Past the budget the block, and every one after it, is plain.
-    monkeypatch.setattr(markdown, 'HIGHLIGHT_SECONDS', 0.1)
+    monkeypatch.setattr(highlight, 'HIGHLIGHT_SECONDS', 0.1)
     slow = '```java\n' + 'a ' * 6000 + '\n```\n\n'
     start = time.process_time()
     html = render_markdown(slow + code_block('python', 3))
@@ -374,17 +370,17 @@ def test_a_big_code_heavy_body_saves_highlighted_within_the_limits():
     pres = [attrs.get('class') for tag, attrs in Elements(html).found if tag == 'pre']
     first_plain = pres.index(None)
     assert pres[:first_plain] == ['highlight'] * first_plain and first_plain > 20
-    assert sum(code[:first_plain]) <= markdown.HIGHLIGHT_TOTAL_CHARS < sum(
+    assert sum(code[:first_plain]) <= highlight.HIGHLIGHT_TOTAL_CHARS < sum(
         code[:first_plain + 1])
     assert sum(size for size, kind in zip(code, pres, strict=True) if kind) <= (
-        markdown.HIGHLIGHT_TOTAL_CHARS)
+        highlight.HIGHLIGHT_TOTAL_CHARS)
     assert '<span class="k">def</span>' in html
     assert render_markdown(body) == html
 
 
 def test_highlighting_never_costs_a_body_its_save(monkeypatch):
     body = code_heavy_body(20_000)
-    highlighted, plain = render_markdown(body), markdown._cleaner.clean(
+    highlighted, plain = render_markdown(body), sanitize.cleaner.clean(
         markdown._render_tokens(markdown._md.parse(body), highlight=False))
     assert '<span' in highlighted and '<span' not in plain
     # Between the two: too long highlighted, fine plain. The body saves, plain.
@@ -427,7 +423,7 @@ def test_highlighting_never_costs_a_body_its_save(monkeypatch):
 ])
 def test_the_sanitizer_keeps_only_the_forms_the_renderer_writes(html, kept):
     # Raw HTML never gets this far (markdown-it escapes it); nh3 holds even so.
-    assert markdown._cleaner.clean(html) == kept
+    assert sanitize.cleaner.clean(html) == kept
 
 
 def test_task_list_checkboxes_are_named_by_their_item():
@@ -476,7 +472,7 @@ CODE_CSS = markdown.ROOT + '/static/code.css'
 
 
 def test_code_css_is_what_code_css_makes():
-    # Regenerate with: python -m blog.markdown --css > static/code.css
+    # Regenerate with: python -m blog.highlight > static/code.css
     with open(CODE_CSS, encoding='utf-8') as css:
         assert css.read() == code_css()
 
@@ -503,7 +499,7 @@ def css_schemes():
 
 def test_every_code_colour_meets_wcag_aa_on_its_background():
     schemes = css_schemes()
-    backgrounds = {'light': markdown.CODE_LIGHT_BACKGROUND, 'dark': markdown.CODE_DARK_BACKGROUND}
+    backgrounds = {'light': highlight.CODE_LIGHT_BACKGROUND, 'dark': highlight.CODE_DARK_BACKGROUND}
     for scheme, css in schemes.items():
         assert re.findall(r'background(?:-color)?:\s*([^;]+);', css) == [backgrounds[scheme]]
         colours = re.findall(r'(?<![-\w])color:\s*([^;]+);', css)
