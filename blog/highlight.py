@@ -82,8 +82,9 @@ def _token_class(ttype):
 
 
 def new_state(highlight=True):
-    # What one render of a body has spent on highlighting: code characters, CPU
-    # seconds, blocks highlighted; `plain` turns it off.
+    """A new tally of what one render of a body spends on highlighting (code
+    characters, CPU seconds, blocks highlighted), kept in the render's env; with
+    `highlight` false, every block stays plain."""
     return {'plain': not highlight, 'chars': 0, 'seconds': 0.0, 'blocks': 0}
 
 
@@ -146,7 +147,8 @@ def _spans(code, alias, deadline):
 
 
 def fence(renderer, tokens, idx, options, env):
-    # markdown-it-py's fence rule, with highlighting and a focusable <pre>.
+    """markdown-it-py's render rule for fenced code, with highlighting (within the
+    HIGHLIGHT_* bounds) and a focusable <pre>."""
     token = tokens[idx]
     info = unescapeAll(token.info).strip() if token.info else ''
     language = info.split(maxsplit=1)[0] if info else ''
@@ -162,7 +164,8 @@ def fence(renderer, tokens, idx, options, env):
 
 
 def code_block(renderer, tokens, idx, options, env):
-    # An indented code block: never highlighted (it has no language), focusable.
+    """markdown-it-py's render rule for indented code: never highlighted (it has no
+    language), in a focusable <pre>."""
     return '<pre tabindex="0"><code>%s</code></pre>\n' % escapeHtml(tokens[idx].content)
 
 
