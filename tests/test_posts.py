@@ -401,7 +401,7 @@ def test_edit_saves_a_new_version_and_keeps_the_old_one(browser, people, make_po
     assert response.location == post_path(post.id, notice='saved')
     after = fresh(post.id)
     assert (after.title, after.body, after.tags) == ('New title', '## New body', ['new', 'shiny'])
-    assert after.html == '<h3>New body</h3>\n'
+    assert after.html == '<h2>New body</h2>\n'  # a body's first heading is an h2
     assert after.version == 2 and after.updated_at > before.updated_at
     assert after.published_at == before.published_at  # editing never changes it
     assert tags_in_table(post.id) == ['new', 'shiny']
@@ -821,7 +821,7 @@ def test_preview_renders_the_body_and_saves_nothing(browser, people, make_post, 
     form = alice.get('/posts/new').forms['post-form']
     form['title'], form['body'] = '', '## Heading\n\n*soon* <b>bold</b>'
     page = form.submit('preview', status=200)
-    assert '<h3>Heading</h3>' in page.text and '<em>soon</em>' in page.text
+    assert '<h2>Heading</h2>' in page.text and '<em>soon</em>' in page.text
     assert '&lt;b&gt;bold&lt;/b&gt;' in page.text  # raw HTML stays text
     kept = page.forms['post-form']
     assert kept['body'].value == '## Heading\n\n*soon* <b>bold</b>'
