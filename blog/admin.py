@@ -196,17 +196,21 @@ SETTINGS_FIELDS = (
     Field('default_role', 'Role of new accounts', 'select', ROLE_CHOICES),
     Field('timezone', 'Time zone'),
     Field('require_2fa', 'Second factor required', 'checkbox'),
+    Field('media_quota', 'Image space per person (MiB)'),
 )
 
 
-def read_settings_form(prefix=''):
+def read_settings_form(row, prefix=''):
     """The settings form's values (or, with prefix 'base:', the ones it was loaded
-    with; None when those were not all sent)."""
-    keys = site_settings.KEYS
+    with; None when those were not all sent). A form from before the image quota
+    (an outside tool) keeps the quota `row` has."""
+    keys = [key for key in site_settings.KEYS
+            if key != 'media_quota' or 'media_quota' in request.forms]
     if prefix and any(prefix + key not in request.forms for key in keys):
         return None
-    values = site_settings.tidy({key: forms.field(prefix + key)
-                                 for key in site_settings.TEXT_KEYS})
+    values = site_settings.tidy({key: forms.field(prefix + key, None) or '' for key in keys
+                                 if key != 'require_2fa'})
+    values.setdefault('media_quota', row.media_quota)
     values['require_2fa'] = (forms.field(prefix + 'require_2fa') == '1' if prefix
                              else forms.checkbox('require_2fa'))
     return values
@@ -217,7 +221,7 @@ def _settings_page(row, values, version, errors, status=200, base=None):
     return render('admin/settings.html', status=status, values=values, version=version,
                   errors=errors, registration_choices=REGISTRATION_CHOICES,
                   role_choices=ROLE_CHOICES,
-                  base={key: ('1' if value else '') if key == 'require_2fa' else value
+                  base={key: ('1' if value else '') if key == 'require_2fa' else str(value)
                         for key, value in base.items()},
                   limits={'name': site_settings.NAME_MAX,
                           'description': site_settings.DESCRIPTION_MAX},
@@ -237,8 +241,8 @@ def edit_settings():
         saved = {key: getattr(row, key) for key in site_settings.KEYS}
         return _settings_page(row, saved, row.version, {})
     version = forms.read_version()
-    values = read_settings_form()
-    base = read_settings_form(BASE_PREFIX)
+    values = read_settings_form(row)
+    base = read_settings_form(row, BASE_PREFIX)
     errors = site_settings.errors(values)
     if not errors:
         result = site_settings.save(version, values, sessions.current_user().id, base)

@@ -32,6 +32,7 @@ from blog import (
     history,
     home,
     logs,
+    media,
     my_posts,
     posts,
     rescue,
@@ -47,7 +48,7 @@ from blog.cache import RECHECK_SECONDS, Cache
 from blog.config import Config
 from blog.front import Front
 from blog.render import ROOT, build_env, render
-from blog.responses import redirect_permanently
+from blog.responses import EXTERNAL_IMAGES_KEY, redirect_permanently
 from blog.site import APP_KEY, Site, current_site, open_backend
 from blog.throttle import Throttle
 from blog.urls import url
@@ -58,7 +59,7 @@ STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
 MODULES = [auth, home, archive, authors, posts, history, settings, admin, feeds, search,
-           tags, discovery, exports, trash, first_run, review, my_posts]
+           tags, discovery, exports, trash, first_run, review, my_posts, media]
 
 ERROR_TITLES = {
     400: 'Bad request',
@@ -72,11 +73,13 @@ ERROR_TITLES = {
     503: 'Busy',
 }
 
+# No inline script anywhere. Images from this site only, except on the pages of
+# posts that show images from elsewhere (responses.allow_external_images).
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP_EXTERNAL_IMAGES = CSP.replace("img-src 'self' data:", "img-src 'self' https: data:")
 SECURITY_HEADERS = {
-    # No inline script anywhere; images from https (posts may embed them).
-    'Content-Security-Policy': ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self' https: data:; object-src 'none'; "
-                                "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"),
+    'Content-Security-Policy': CSP,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'strict-origin-when-cross-origin',
     'X-Frame-Options': 'DENY',
@@ -99,7 +102,7 @@ class Guard:
     api = 2
 
     def apply(self, callback, route):
-        large = bool(route.config.get('large_body'))
+        large = route.config.get('large_body') or False  # True, 'upload' or False
         editor = bool(route.config.get('editor'))
 
         @functools.wraps(callback)
@@ -135,7 +138,12 @@ def check_size(large):
     """413 for a request body over this route's limit; else Bottle may keep a body up
     to that limit in memory (it reads the limit from the request)."""
     config = current_site().config
-    limit = config.editor_body_bytes if large else config.max_body_bytes
+    if large == 'upload':
+        limit = config.upload_body_bytes
+    elif large:  # the post editor, which can carry an image too
+        limit = config.editor_body_bytes + config.upload_body_bytes
+    else:
+        limit = config.max_body_bytes
     request.environ[LIMIT_KEY] = limit
     if request.environ['blog.content_length'] > limit:
         raise HTTPError(413, 'That request is larger than the %d KiB this site accepts.'
@@ -183,6 +191,8 @@ def close_request():
     """after_request: security headers, close the connection."""
     for name, value in SECURITY_HEADERS.items():
         response.set_header(name, value)
+    if request.environ.get(EXTERNAL_IMAGES_KEY):
+        response.set_header('Content-Security-Policy', CSP_EXTERNAL_IMAGES)
     if 'Cache-Control' not in response.headers:
         response.set_header('Cache-Control', 'no-cache, private')
     site = current_site()

@@ -16,9 +16,10 @@ from dataclasses import replace
 
 from peewee import DatabaseError
 
-from blog import accounts, forms, logs, roles, site_settings, zipformat
+from blog import accounts, forms, logs, media_zip, roles, site_settings, zipformat
 from blog import demo as demo_data
-from blog.config import Config, parse_port, waitress_body_limit
+from blog.config import Config, default_media_dir, parse_port, waitress_body_limit
+from blog.media_store import LocalStore
 from blog.queries import people
 from blog.site import APP_KEY, Site
 
@@ -66,6 +67,9 @@ def build_parser(config=None):
     serve.add_argument('--host', default=config.host)
     serve.add_argument('--port', type=_port, default=config.port)
     serve.add_argument('--db', default=db_default, help='SQLite file (default ./blog.db)')
+    serve.add_argument('--media-dir', default=config.media_dir or None,
+                       help='folder of uploaded images (default: beside the database, '
+                       'NAME-media for NAME.db)')
     serve.add_argument('--threads', type=_positive, default=config.threads,
                        help='worker threads (%(default)s)')
     serve.add_argument('--base-url', default=config.base_url,
@@ -86,9 +90,11 @@ def build_parser(config=None):
     users = sub.add_parser('users', help='list users and their roles')
     users.add_argument('--db', default=db_default)
 
-    backup = sub.add_parser('backup', help='online copy of the database (SQLite backup API)')
+    backup = sub.add_parser('backup', help='online copy of the database (SQLite backup API) '
+                            'and of its images (to NAME-media beside the copy NAME.db)')
     backup.add_argument('path')
     backup.add_argument('--db', default=db_default)
+    backup.add_argument('--media-dir', default=config.media_dir or None)
 
     demo = sub.add_parser('demo', help='fill a database with demo authors and posts')
     demo.add_argument('--db', default=db_default)
@@ -96,9 +102,10 @@ def build_parser(config=None):
     demo.add_argument('--posts', type=_count, default=200)
     demo.add_argument('--seed', type=_count, default=1)
 
-    imp = sub.add_parser('import', help='import an export zip')
+    imp = sub.add_parser('import', help='import an export zip (posts and their images)')
     imp.add_argument('path')
     imp.add_argument('--db', default=db_default)
+    imp.add_argument('--media-dir', default=config.media_dir or None)
 
     settings = sub.add_parser('settings', help='show the site settings, one, or set one (%s)'
                               % ', '.join(site_settings.KEYS))
@@ -115,6 +122,12 @@ def _check_folder(db_path):
         raise UsageError('the folder for --db does not exist: %s' % directory)
 
 
+def _config_for(args):
+    """The configuration with this command's --db (and --media-dir, if it has one)."""
+    return replace(args.config, db_path=args.db,
+                   media_dir=getattr(args, 'media_dir', None) or args.config.media_dir)
+
+
 def _open_existing(args):
     """_open(), for commands that make no sense on a new, empty database."""
     _check_folder(args.db)
@@ -127,7 +140,7 @@ def _open(args):
     """The site on `args.db` (created or migrated), active in this thread until the
     command ends (`main` closes it, and the thread serves no site again)."""
     _check_folder(args.db)
-    site = Site(replace(args.config, db_path=args.db))
+    site = Site(_config_for(args))
     args.resources.callback(site.close)
     site.migrate()
     args.resources.enter_context(site.activated())
@@ -142,7 +155,7 @@ def serve(args):
     from blog.app import create_app
 
     _check_folder(args.db)
-    config = replace(args.config, db_path=args.db, host=args.host, port=args.port,
+    config = replace(_config_for(args), host=args.host, port=args.port,
                      base_url=args.base_url, threads=args.threads,
                      trusted_proxy=args.trusted_proxy)
     logs.configure()  # before create_app, which logs the migrations it applies
@@ -165,8 +178,8 @@ def serve(args):
     except OSError as exc:
         raise OSError('cannot listen on %s:%d: %s'
                       % (config.host, config.port, exc.strerror or exc)) from None
-    print('Blog on http://%s:%d/ (database %s)'
-          % (config.host, config.port, site.backend.describe()), flush=True)
+    print('Blog on http://%s:%d/ (database %s, images in %s)'
+          % (config.host, config.port, site.backend.describe(), config.media_path), flush=True)
     link = first_run.setup_link(site)
     if link:
         print('This site has no admin yet. To make one, open this link (it works once):\n'
@@ -265,9 +278,16 @@ def backup(args):
     """Copy the database with SQLite's online backup API (safe while serving)."""
     if os.path.exists(args.path):
         raise UsageError('%s exists already; choose a new file' % args.path)
+    media_copy = default_media_dir(args.path)
+    if os.path.exists(media_copy):
+        raise UsageError('%s exists already; choose a new file' % media_copy)
     site = _open_existing(args)
     site.backend.backup(args.path)
-    print('Backed up %s to %s.' % (args.db, args.path))
+    # After the database: an image uploaded meanwhile is an extra file in the copy,
+    # never a row without its files.
+    copied = site.media.copy_to(LocalStore(media_copy))
+    print('Backed up %s to %s, and %d image file%s to %s.'
+          % (args.db, args.path, copied, '' if copied == 1 else 's', media_copy))
 
 
 def demo(args):
@@ -287,12 +307,21 @@ def demo(args):
 def import_zip(args):
     """Import an export zip (checked whole before anything is written)."""
     try:
-        records, ignored = zipformat.read_zip(args.path)
+        records, ignored, found_images = zipformat.read_export(args.path)
     except zipformat.ExportError as exc:
         raise UsageError(str(exc)) from None
-    _open(args)
-    imported, skipped, created = zipformat.import_posts(records)
+    site = _open(args)
+    written = media_zip.store_files(args.path, found_images, site.media)
+    try:
+        imported, skipped, created = zipformat.import_posts(records, found_images)
+    except BaseException:
+        media_zip.remove_files(written, site.media)  # nothing half-imported
+        raise
     print('Imported %d post%s from %s.' % (imported, '' if imported == 1 else 's', args.path))
+    if found_images:
+        print('Imported %d image%s (%d new file%s in %s).'
+              % (len(found_images), '' if len(found_images) == 1 else 's', len(written),
+                 '' if len(written) == 1 else 's', site.config.media_path))
     if skipped:
         print('Skipped %d already in the database (same author, creation time, title '
               'and body).' % skipped)

@@ -14,6 +14,7 @@ class Config:
     """Everything `create_app` needs to know; build one with `Config.from_env()`."""
 
     db_path: str = 'blog.db'
+    media_dir: str = ''  # uploaded images; empty: beside the database (media_path)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     base_url: str = ''  # empty: http://HOST:PORT
@@ -26,6 +27,10 @@ class Config:
     # The editors' limit: 600,000 characters of any script (up to 4 bytes each in
     # UTF-8) as multipart, with room to spare, so a too-long body is a form error.
     editor_body_bytes: int = 8 * 1024 * 1024
+    # Image uploads (/media, and the editor's upload, which adds this to the editor's
+    # limit): the 10 MiB an image may have, and room for the form around it. A file
+    # over 10 MiB within this is a form error that says so; past it, a 413.
+    upload_body_bytes: int = 10 * 1024 * 1024 + 64 * 1024
     # Throttling (blog.throttle): failed sign-ins per username from one address and
     # per address in a window; per username from every address, past which one try
     # per throttle_slow_seconds still gets through; registrations per address an hour.
@@ -56,6 +61,8 @@ class Config:
                 values['port'] = parse_port(environ['BLOG_PORT'])
             except ValueError as exc:
                 raise ValueError('BLOG_PORT: %s' % exc) from None
+        if environ.get('BLOG_MEDIA_DIR'):
+            values['media_dir'] = environ['BLOG_MEDIA_DIR']
         if environ.get('BLOG_BASE_URL'):
             values['base_url'] = environ['BLOG_BASE_URL']
         if environ.get('BLOG_TRUSTED_PROXY'):
@@ -72,10 +79,21 @@ class Config:
         return 'http://%s:%d' % (host, self.port)
 
     @property
+    def media_path(self):
+        """The media folder: media_dir, else `<database name>-media` beside the file."""
+        return self.media_dir or default_media_dir(self.db_path)
+
+    @property
     def cookies_secure(self):
         if self.secure_cookies == 'auto':
             return self.site_url.startswith('https://')
         return self.secure_cookies in ('1', 'true', 'yes', True)
+
+
+def default_media_dir(db_path):
+    """Where the images of the database `db_path` live unless told: blog.db ->
+    blog-media, beside it (so a copy of both is a copy of the site)."""
+    return os.path.splitext(os.path.abspath(db_path))[0] + '-media'
 
 
 def parse_port(text):
@@ -92,4 +110,4 @@ def parse_port(text):
 def waitress_body_limit(config):
     """waitress's own request limit: above every limit of the app, so the app's
     413 page answers anything a browser sends."""
-    return 2 * max(config.max_body_bytes, config.editor_body_bytes)
+    return 2 * (config.editor_body_bytes + config.upload_body_bytes)

@@ -14,7 +14,7 @@ for the few statements of the write.
 
 from bottle import HTTPError
 
-from blog import merging, roles, scheduling, sessions, site_settings
+from blog import merging, roles, scheduling, sessions, site_settings, uploads
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
@@ -68,6 +68,32 @@ CONFLICT_FIELDS = (
 )
 
 
+def editor_actions(post, can_publish, as_draft=False):
+    """The editor's save buttons, the default (what Enter does) first: a list of
+    (label, status, kind) where kind is '' for the main action and 'secondary'.
+
+    Saving never changes a post's state unless its button says so: a published post
+    is updated, or unpublished by its own button; a draft is saved, or published
+    (submitted for review by a contributor), by its own button.
+    """
+    state = post.status if post is not None else DRAFT
+    if as_draft:
+        return [('Save draft', DRAFT, '')]
+    if state == PUBLISHED and not can_publish:
+        return []  # the page says why: only authors and editors change what readers see
+    if state == PUBLISHED:
+        update = 'Update schedule' if post.is_scheduled else 'Update'
+        return [(update, PUBLISHED, ''), ('Unpublish (back to draft)', DRAFT, 'secondary')]
+    if state == PENDING:
+        actions = [('Save (stays in review)', PENDING, 'secondary')]
+        if can_publish:
+            actions.append(('Publish', PUBLISHED, ''))
+        return actions + [('Back to draft', DRAFT, 'secondary')]
+    if can_publish:
+        return [('Save draft', DRAFT, 'secondary'), ('Publish', PUBLISHED, '')]
+    return [('Save draft', DRAFT, 'secondary'), ('Submit for review', PENDING, '')]
+
+
 def can_edit(user, post):
     """Its author and editors may edit a post, delete it and see its history."""
     return may_edit_author(user, post.author_id)
@@ -116,7 +142,7 @@ def render_body(body, errors, post=None):
     if post is not None and body == post.body:
         return post.html
     try:
-        return render_markdown_bounded(body)
+        return uploads.with_images(render_markdown_bounded(body))
     except RenderError as error:
         errors['body'] = str(error)
         return None
@@ -137,6 +163,7 @@ def create_post(user, values, html, form_id=None):
         post = Post(author=user.id, html=html, created_at=now, updated_at=now,
                     updated_by=user.id, published_at=published_at, **values)
         post.save_optimistic()
+        uploads.record_post_images(post.id, html)
         if form_id:
             post_queries.remember_form(user.id, form_id, post.id)
     return post.id, True
@@ -169,6 +196,7 @@ def save_post(post_id, version, values, user, html):
             setattr(post, name, values[name])
         post.published_at = scheduling.publication_time(
             post.status, post.published_at, post.publish_at, utcnow())
+        html_changed = post.html != html
         post.html = html
         post.updated_by = user.id
         try:
@@ -176,6 +204,8 @@ def save_post(post_id, version, values, user, html):
         except ConflictDetectedException:
             return SaveResult(CONFLICT, post_queries.post_row(post_id))
         post_queries.add_revision(post_id, current)
+        if html_changed:
+            uploads.record_post_images(post_id, html)
     return SaveResult(SAVED, post, changes)
 
 

@@ -1,5 +1,6 @@
-"""GET /settings/export: a zip of your posts as Markdown with front matter (the
-format is blog.zipformat's, which `python run.py import` reads back)."""
+"""GET /settings/export: a zip of your posts as Markdown with front matter, and the
+images they show (the format is blog.zipformat's and blog.media_zip's, which
+`python run.py import` reads back)."""
 
 import tempfile
 
@@ -7,6 +8,7 @@ from bottle import HTTPError, response
 
 from blog import forms, roles, sessions
 from blog.models import utcnow
+from blog.site import current_site
 from blog.zipformat import write_zip
 
 SPOOL_BYTES = 8 * 1024 * 1024  # exports bigger than this spill to a temporary file
@@ -20,7 +22,7 @@ def export():
     if everyone and not roles.can(user, 'export_all'):
         raise HTTPError(403, 'Only administrators can export every author’s posts.')
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    write_zip(out, None if everyone else user)
+    write_zip(out, None if everyone else user, current_site().media)
     size = out.tell()
     out.seek(0)
     name = 'blog-export-%s-%s.zip' % ('all' if everyone else user.username,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from bottle import HTTPError, HTTPResponse, request, response
 
-from blog import site_settings
+from blog import image_html, site_settings
 from blog.cache import cached, keep_whole
 from blog.markdown import plain_excerpt
 from blog.models import utcnow
@@ -62,7 +62,7 @@ def entry_html(post, post_url):
     """The entry's HTML: the post's whole (sanitised) HTML up to ENTRY_HTML_MAX
     characters; past that, its excerpt as escaped text and a link to read it all."""
     if len(post.html or '') <= ENTRY_HTML_MAX:
-        return xml_text(post.html)
+        return xml_text(image_html.absolute(post.html, _config().site_url))
     # plain_excerpt reads only the start of the HTML and returns plain text, which
     # escaping makes valid markup whatever tag the cut fell inside.
     summary = html.escape(xml_text(plain_excerpt(post.html, SUMMARY_CHARS)))
@@ -83,6 +83,7 @@ def _entry(site_url, post):
         'author_url': absolute_url('author', username=author.username),
         'tags': [xml_text(tag) for tag in post.tags],
         'html': entry_html(post, post_url),
+        'image': image_html.page_image(post.html, site_url),
     }
 
 

@@ -243,6 +243,7 @@ class SiteSettings(BaseModel, BaseVersionedModel):
     default_role = CharField(max_length=12)
     timezone = CharField(max_length=64, default='UTC')
     require_2fa = BooleanField(default=False)
+    media_quota = IntegerField(default=200)  # MiB of images per user (0020)
     updated_at = Timestamp()
     updated_by = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
 
@@ -274,5 +275,48 @@ class AuditEntry(BaseModel):
     changes = TextField()  # {"field": [old, new], ...}
 
 
+class Image(BaseModel):
+    """An uploaded image of `owner` (blog.uploads): its files in the media folder
+    are named by `key`, the content address of the bytes uploaded."""
+
+    key = CharField(max_length=32, index=True)
+    owner = ForeignKeyField(User, null=True, on_delete='SET NULL', backref='+')
+    ext = CharField(max_length=4)  # the fallback's format: jpg, png, webp or gif
+    kind = CharField(max_length=4)  # what the upload really was
+    width = IntegerField()  # of the fallback, the largest size made
+    height = IntegerField()
+    widths = CharField(max_length=40)  # the WebP widths made, e.g. "480,960,1600"
+    animated = BooleanField(default=False)
+    bytes = IntegerField()  # every file of it together (what the quota counts)
+    alt = CharField(max_length=1000)
+    name = CharField(max_length=200, default='')  # the file's name as uploaded
+    created_at = Timestamp()
+
+    class Meta:
+        indexes = ((('owner', 'key'), True),)
+
+    @property
+    def filename(self):
+        """The fallback's file name, which is the image's address under /media."""
+        return '%s.%s' % (self.key, self.ext)
+
+    @property
+    def webp_widths(self):
+        """The widths made in WebP, smallest first."""
+        return [int(w) for w in self.widths.split(',') if w]
+
+
+class PostImage(BaseModel):
+    """An image (by key) that a post's body shows; `position` 0 is its first."""
+
+    post = ForeignKeyField(Post, on_delete='CASCADE', backref='+')
+    key = CharField(max_length=32)
+    position = IntegerField()
+
+    class Meta:
+        primary_key = CompositeKey('post', 'key')
+        without_rowid = True
+
+
 ALL_MODELS = [User, Session, Post, Revision, PostTag, TagSpan, AuthorLatest, PostForm, SiteState,
-              SiteSettings, Invitation, AuditEntry]
+              SiteSettings, Invitation, AuditEntry, Image, PostImage]

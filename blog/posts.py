@@ -17,7 +17,18 @@ import secrets
 
 from bottle import HTTPError, request
 
-from blog import forms, reading, roles, scheduling, sessions, site_settings, slugs, trashing
+from blog import (
+    forms,
+    image_html,
+    reading,
+    roles,
+    scheduling,
+    sessions,
+    site_settings,
+    slugs,
+    trashing,
+    uploads,
+)
 from blog.cache import cached, cached_page
 from blog.editing import (
     MERGED_FIELDS,
@@ -25,6 +36,7 @@ from blog.editing import (
     can_edit,
     check_editable,
     create_post,
+    editor_actions,
     finish_save,
     form_values,
     load_editable,
@@ -33,11 +45,12 @@ from blog.editing import (
     save_or_merge,
 )
 from blog.markdown import plain_excerpt
-from blog.models import DRAFT, PENDING, PUBLISHED, utcnow
+from blog.models import DRAFT, PUBLISHED, utcnow
 from blog.queries import posts as post_queries
 from blog.queries import readers as reader_queries
 from blog.render import render
-from blog.responses import redirect_permanently, see_other
+from blog.responses import allow_external_images, redirect_permanently, see_other
+from blog.site import current_site
 from blog.tagging import normalize_tags
 from blog.urls import POST_ID, absolute_url, url
 from blog.versioning import INVALID, MISSING
@@ -106,6 +119,8 @@ def _form(status=200, **context):
     context.setdefault('as_draft', False)
     context.setdefault('form_id', None)
     context.setdefault('preview', None)
+    context.setdefault('image_alt', '')
+    context.setdefault('uploaded', None)
     context['body_max'] = BODY_MAX
     user, post = sessions.current_user(), context['post']
     owner = post.author_id if post is not None else getattr(user, 'id', None)
@@ -113,33 +128,9 @@ def _form(status=200, **context):
     context['schedule'] = _schedule(post)
     context['actions'] = editor_actions(post, context['can_publish'], context['as_draft'])
     context['stats'] = reading.describe(reading.reading_stats(context['values']['body']))
+    if context['preview'] and image_html.has_external_images(context['preview']):
+        allow_external_images()
     return render('posts/form.html', status=status, **context)
-
-
-def editor_actions(post, can_publish, as_draft=False):
-    """The editor's save buttons, the default (what Enter does) first: a list of
-    (label, status, kind) where kind is '' for the main action and 'secondary'.
-
-    Saving never changes a post's state unless its button says so: a published post
-    is updated, or unpublished by its own button; a draft is saved, or published
-    (submitted for review by a contributor), by its own button.
-    """
-    state = post.status if post is not None else DRAFT
-    if as_draft:
-        return [('Save draft', DRAFT, '')]
-    if state == PUBLISHED and not can_publish:
-        return []  # the page says why: only authors and editors change what readers see
-    if state == PUBLISHED:
-        update = 'Update schedule' if post.is_scheduled else 'Update'
-        return [(update, PUBLISHED, ''), ('Unpublish (back to draft)', DRAFT, 'secondary')]
-    if state == PENDING:
-        actions = [('Save (stays in review)', PENDING, 'secondary')]
-        if can_publish:
-            actions.append(('Publish', PUBLISHED, ''))
-        return actions + [('Back to draft', DRAFT, 'secondary')]
-    if can_publish:
-        return [('Save draft', DRAFT, 'secondary'), ('Publish', PUBLISHED, '')]
-    return [('Save draft', DRAFT, 'secondary'), ('Submit for review', PENDING, '')]
 
 
 def _schedule(post):
@@ -168,6 +159,25 @@ def _preview(values, shown, errors, **context):
     return _form(200, values=shown, errors=errors, preview=html, **context)
 
 
+def _upload_image(user, shown, **context):
+    """action=upload: store the image sent with the editor (`image`, `image_alt`)
+    and show the editor again (200) with the typed text kept and the image's
+    Markdown added at the end of the body; nothing is saved. A refused image is a
+    422 with the reason beside its field, the text kept all the same."""
+    alt = forms.field('image_alt')
+    data, name = uploads.read_upload('image')
+    try:
+        image, note = uploads.store_upload(user, data, name, alt)
+    except uploads.UploadRefused as refusal:
+        field = 'image' if refusal.field == 'file' else 'image_alt'
+        return _form(422, values=shown, errors={field: str(refusal)}, image_alt=alt, **context)
+    markdown = uploads.markdown_for(image, uploads.check_alt(alt))
+    body = shown['body'].rstrip()
+    shown = dict(shown, body=(body + '\n\n' if body else '') + markdown + '\n')
+    return _form(200, values=shown, errors={}, uploaded=(markdown, uploads.NOTES.get(note)),
+                 **context)
+
+
 @sessions.login_required
 def new():
     """GET: an empty post form. POST: create the post (303 to it), once per form.
@@ -191,6 +201,8 @@ def new():
         errors.pop('status', None)
     form_id = read_form_id() or new_form_id()
     context['form_id'] = form_id
+    if forms.field('action') == 'upload':
+        return _upload_image(user, shown, **context)
     if forms.field('preview'):
         errors.pop('title', None)  # a preview needs no title yet
         return _preview(values, shown, errors, **context)
@@ -233,6 +245,7 @@ def _post_page(post_id, slug, user):
                   post_url=absolute_url('post', post_id=post.id, slug=post.slug),
                   merged_from=merged_from, older=older, newer=newer,
                   reading=reading.reading_stats(post.body),
+                  image=image_html.page_image(post.html, current_site().config.site_url),
                   description=plain_excerpt(post.html, 160) or post.title)
 
 
@@ -252,6 +265,9 @@ def show(post_id, slug):
             _to_canonical(post)
         # Else the cached slug lags (another process wrote, not seen here yet): the
         # page, never a 301 to this very address.
+    if cached(('post-external-images', post_id),
+              lambda: post_queries.shows_external_images(post_id)):
+        allow_external_images()
     # The slug is in the key: a kept page was made for the very slug it is sent for.
     return cached_page(('post', post_id, slug),
                        lambda: _post_page(post_id, slug, sessions.current_user()),
@@ -299,6 +315,8 @@ def edit(post_id):
                      version=post.version, **context)
     values, shown, errors = read_form(user, post.author_id, post)
     version = forms.read_version()
+    if forms.field('action') == 'upload':
+        return _upload_image(user, shown, version=version, **context)
     if forms.field('preview'):
         errors.pop('title', None)
         return _preview(values, shown, errors, version=version, **context)

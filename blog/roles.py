@@ -28,6 +28,7 @@ PERMISSIONS = {
     'purge': Rule(CONTRIBUTOR, ADMIN, 'delete a trashed post for good'),
     'see_unpublished': Rule(CONTRIBUTOR, EDITOR, 'read a draft, pending or scheduled post'),
     'review': Rule(None, EDITOR, 'see the review queue, publish or send back'),
+    'images': Rule(CONTRIBUTOR, ADMIN, 'upload images (within the quota), delete them'),
     # The site
     'see_all_trash': Rule(None, ADMIN, "see everyone's trash"),
     'export_all': Rule(None, ADMIN, "export everyone's posts"),

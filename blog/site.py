@@ -1,21 +1,24 @@
 """`Site`: everything one app owns, made once by `create_app(config)`.
 
 A site holds its configuration, its database backend (pool, SQL functions, hash
-cost) and, when it serves the web, its page cache, its sign-in throttle, the
-sessions it read lately and its Jinja2 environment (`blog.app.create_app` makes
-those). Two sites in one process share none of these. A request reaches its site through
-`current_site()`; the command line makes a bare site (config and backend) and
-activates it for the command.
+cost), its media store (blog.media_store) and, when it serves the web, its page
+cache, its sign-in throttle, the sessions it read lately and its Jinja2
+environment (`blog.app.create_app` makes those). Two sites in one process share
+none of these. A request reaches its site through `current_site()`; the command
+line makes a bare site (config and backend) and activates it for the command.
 """
 
 import contextlib
+import threading
 
 from bottle import request
 
 from blog import db
+from blog.media_store import LocalStore
 from blog.sqlite import SqliteBackend
 
-APP_KEY = 'blog.site'  # where a Bottle app keeps its site (app.config)
+APP_KEY = 'blog.site'
+IMAGE_SLOTS = 2  # where a Bottle app keeps its site (app.config)
 
 
 class Site:
@@ -25,6 +28,9 @@ class Site:
                  sessions=None):
         self.config = config
         self.backend = backend or open_backend(config)
+        self.media = LocalStore(config.media_path)  # uploaded images (blog.uploads)
+        # Uploads decoded at once (each takes up to a second and tens of MiB).
+        self.image_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
         # The web's parts (blog.app.create_app makes them); the command line has none.
         self.cache = cache
         self.search_cache = None  # results of recent searches (blog.search)

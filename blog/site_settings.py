@@ -28,15 +28,16 @@ from blog.versioning import (
 )
 
 TEXT_KEYS = ('site_name', 'site_description', 'registration', 'default_role', 'timezone')
-KEYS = TEXT_KEYS + ('require_2fa',)
+KEYS = TEXT_KEYS + ('require_2fa', 'media_quota')
 REGISTRATION_MODES = ('open', 'invite', 'closed')
 DEFAULT_ROLES = ('contributor', 'author', 'editor')  # never admin: that is given by hand
 NAME_MAX = 100
 DESCRIPTION_MAX = 300
 TIMEZONE_MAX = 64
+QUOTA_MAX = 1_000_000  # MiB of images per user; 0 turns uploads off
 
 Settings = namedtuple('Settings', KEYS)
-DEFAULTS = Settings('Blog', '', 'invite', 'contributor', 'UTC', False)
+DEFAULTS = Settings('Blog', '', 'invite', 'contributor', 'UTC', False, 200)
 
 
 def current():
@@ -67,11 +68,17 @@ def timezones():
 
 
 def tidy(values):
-    """Values as they are stored: text on one line, runs of spaces as one."""
+    """Values as they are stored: text on one line, runs of spaces as one; the
+    quota a number when it is written as one (else left as typed, for errors())."""
     tidied = dict(values)
     for key in TEXT_KEYS:
         if key in tidied:
             tidied[key] = ' '.join(str(tidied[key]).split())
+    quota = tidied.get('media_quota')
+    if isinstance(quota, str):
+        quota = quota.strip()
+        tidied['media_quota'] = int(quota) if quota.isascii() and quota.isdigit() \
+            and len(quota) <= 7 else quota
     return tidied
 
 
@@ -99,6 +106,8 @@ def errors(values):
                                                     v in timezones())
         else 'Use a time zone name such as UTC, Europe/Paris or America/New_York.',
         'require_2fa': lambda v: None if isinstance(v, bool) else 'Yes or no.',
+        'media_quota': lambda v: None if type(v) is int and 0 <= v <= QUOTA_MAX
+        else 'A whole number of MiB, from 0 (no uploads) to %d.' % QUOTA_MAX,
     }
     for key, value in values.items():
         message = checks[key](value)

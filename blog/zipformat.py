@@ -48,9 +48,9 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections import Counter
+from collections import Counter, namedtuple
 
-from blog import forms
+from blog import forms, media_zip, uploads
 from blog.db import write_transaction
 from blog.markdown import RenderError, render_markdown_bounded
 from blog.models import PUBLISHED, utcnow
@@ -238,13 +238,17 @@ def validate(meta, body):
             'updated_at': times.get('updated_at') or created, 'published_at': published}
 
 
-def write_zip(out, author=None):
-    """Write the export zip of `author`'s posts (everyone's when None) to `out`;
-    returns the number of posts."""
+def write_zip(out, author=None, store=None):
+    """Write the export zip of `author`'s posts (everyone's when None) to `out`,
+    with the images they show from `store` (blog.media_zip); returns the number of
+    posts."""
     count = 0
     taken = set()
+    post_ids, usernames = [], {}
     with zipfile.ZipFile(out, 'w', compression=zipfile.ZIP_DEFLATED) as archive:
         for post in readers.export_posts(author).iterator():
+            post_ids.append(post.id)
+            usernames[post.author.id] = post.author.username
             stem = '%s/%s-%s' % (post.author.username, post.created_at.strftime('%Y-%m-%d'),
                                  post.slug or slugify(post.title))
             name, n = stem + '.md', 1
@@ -258,6 +262,8 @@ def write_zip(out, author=None):
             info.external_attr = 0o644 << 16
             archive.writestr(info, post_to_markdown(post).encode('utf-8'))
             count += 1
+        if store is not None:
+            media_zip.write_media(archive, post_ids, store, usernames)
     return count
 
 
@@ -270,8 +276,19 @@ class ExportError(ValueError):
     """An export zip that cannot be imported; the message says why, in one line."""
 
 
+Export = namedtuple('Export', 'records ignored images')
+
+
 def read_zip(path):
-    """The validated posts of an export zip, in file order; ExportError if bad."""
+    """The validated posts of an export zip, in file order, and how many files it
+    ignored; ExportError if bad."""
+    export = read_export(path)
+    return export.records, export.ignored
+
+
+def read_export(path):
+    """The validated posts (in file order) and images of an export zip, and how many
+    files it ignored; ExportError if anything in it is bad."""
     try:
         archive = zipfile.ZipFile(path)
     except FileNotFoundError:
@@ -285,7 +302,13 @@ def read_zip(path):
             raise ExportError('%s holds more than %d files' % (path, MAX_MEMBERS))
         posts = [info for info in members
                  if not info.is_dir() and info.filename.endswith('.md')]
-        ignored = len(members) - len(posts)
+        media = [info for info in members if media_zip.is_media_member(info.filename)]
+        ignored = len(members) - len(posts) - len(media)
+        try:
+            found_images = media_zip.read_media(archive)
+        except (ValueError, RecursionError, *_MEMBER_ERRORS) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ExportError('%s: %s' % (media_zip.MANIFEST, msg)) from None
         # Declared sizes, summed before anything is decompressed; a member's reader
         # stops at its declared size, so the data read cannot exceed them.
         if sum(info.file_size for info in posts) > MAX_TOTAL_BYTES:
@@ -315,16 +338,18 @@ def read_zip(path):
                 raise ExportError('%s: %s' % (_shown_name(info), msg)) from None
     if not records:
         raise ExportError('%s holds no post files (*.md)' % path)
-    return records, ignored
+    return Export(records, ignored, found_images)
 
 
-def import_posts(records):
-    """Write `records` (from read_zip) in one transaction; returns
-    (imported, skipped duplicates, usernames of authors created)."""
+def import_posts(records, found_images=()):
+    """Write `records` (from read_zip) and the rows of `found_images` (read_export's;
+    their files written already) in one transaction; returns (imported, skipped
+    duplicates, usernames of authors created)."""
     created_authors, authors = [], {}
     existing = {}  # duplicate key -> copies already in the database
     seen = Counter()
     imported = skipped = 0
+    made_posts = []
     # Rendered by read_zip, before the write lock is taken: slow Markdown must not
     # hold up the server's writes (they wait on the lock only for the busy timeout).
     with write_transaction():
@@ -348,11 +373,22 @@ def import_posts(records):
             if seen[key] <= existing[key]:
                 skipped += 1
                 continue
-            readers.create_post(author=user, title=record['title'], slug=record['slug'],
-                        body=record['body'],
-                        html=html, status=record['status'],
-                        tags=record['tags'], created_at=record['created_at'],
-                        updated_at=record['updated_at'], updated_by=user,
-                        published_at=record['published_at'])
+            post = readers.create_post(
+                author=user, title=record['title'], slug=record['slug'],
+                body=record['body'], html=html, status=record['status'],
+                tags=record['tags'], created_at=record['created_at'],
+                updated_at=record['updated_at'], updated_by=user,
+                published_at=record['published_at'])
+            if found_images:
+                made_posts.append(post)
             imported += 1
+        if found_images:
+            # After the authors, who own the images; then the posts' images made
+            # responsive from the rows, as a save would.
+            media_zip.insert_images(found_images, lambda name: authors.get(name)
+                                    or people.user_named(name))
+            for post in made_posts:
+                post.html = uploads.with_images(post.html)
+                readers.set_post_html(post.id, post.html)
+                uploads.record_post_images(post.id, post.html)
     return imported, skipped, created_authors

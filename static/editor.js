@@ -386,4 +386,85 @@
     });
     count();
   }
+  // Images dropped on or pasted into the body go into the editor's own upload
+  // field (which works without this script: the form is sent and comes back with
+  // the Markdown added at the end). With the script, "Upload and add to the body"
+  // sends just the image to /media in the background and puts its Markdown where
+  // the cursor was; nothing else of the form is sent or reloaded.
+  const uploader = document.querySelector('form[data-media-url]');
+  const parts = uploader && {
+    body: uploader.elements.body,
+    file: uploader.elements.image,
+    alt: uploader.elements.image_alt,
+    button: uploader.querySelector('button[name="action"][value="upload"]'),
+    box: uploader.querySelector('details.image-upload'),
+    status: document.getElementById('image-upload-status'),
+  };
+  if (parts && Object.values(parts).every(Boolean) && typeof DataTransfer === 'function') {
+    let caret = null;
+    const say = (text) => { parts.status.textContent = text; };
+    const take = (files) => {
+      const file = Array.from(files || []).find((f) => f.type.startsWith('image/'));
+      if (!file) return false;
+      const list = new DataTransfer();
+      list.items.add(file);
+      parts.file.files = list.files;
+      caret = [parts.body.selectionStart, parts.body.selectionEnd];
+      parts.box.open = true;
+      say('Describe “' + (file.name || 'the image') + '” for people who cannot see it, then ' +
+          'choose “Upload and add to the body”.');
+      parts.alt.focus();
+      return true;
+    };
+    parts.body.addEventListener('dragover', (event) => {
+      if (event.dataTransfer && Array.from(event.dataTransfer.types).includes('Files')) {
+        event.preventDefault();
+      }
+    });
+    parts.body.addEventListener('drop', (event) => {
+      if (event.dataTransfer && take(event.dataTransfer.files)) event.preventDefault();
+    });
+    parts.body.addEventListener('paste', (event) => {
+      if (event.clipboardData && take(event.clipboardData.files)) event.preventDefault();
+    });
+    parts.button.addEventListener('click', async (event) => {
+      // Without a file or a description the form goes as it would without the
+      // script, and the server says what is missing beside the field.
+      if (!parts.file.files.length || !parts.alt.value.trim()) return;
+      event.preventDefault();
+      const data = new FormData();
+      data.append('csrf_token', uploader.elements.csrf_token.value);
+      data.append('alt', parts.alt.value);
+      data.append('file', parts.file.files[0]);
+      say('Uploading…');
+      parts.button.disabled = true;
+      try {
+        const answer = await fetch(uploader.dataset.mediaUrl, {
+          method: 'POST', body: data, credentials: 'same-origin',
+        });
+        const page = new DOMParser().parseFromString(await answer.text(), 'text/html');
+        const snippet = page.getElementById('shown-markdown');
+        if (!answer.ok || !snippet) {
+          const problem = page.querySelector('#f-file-error, #f-alt-error, .error-summary');
+          say(problem ? problem.textContent.trim() : 'The image was not stored (' +
+              answer.status + '). Your text is untouched.');
+          return;
+        }
+        const [start, end] = caret || [parts.body.selectionStart, parts.body.selectionEnd];
+        const before = parts.body.value.slice(0, start);
+        const gap = before && !before.endsWith('\n\n') ? (before.endsWith('\n') ? '\n' : '\n\n') : '';
+        parts.body.setRangeText(gap + snippet.value + '\n\n', start, end, 'end');
+        parts.body.dispatchEvent(new Event('input', { bubbles: true })); // autosave, count
+        parts.file.value = '';
+        parts.alt.value = '';
+        caret = null;
+        say('Added to the body: ' + snippet.value);
+        parts.body.focus();
+      } catch {
+        say('The upload did not reach the server. Your text is untouched; try again.');
+      } finally {
+        parts.button.disabled = false;
+      }
+    });
+  }
 })();

@@ -130,17 +130,26 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect())
 
-    def request(self, path, data=None, multipart=False):
+    def request(self, path, data=None, multipart=False, raw=False):
         """GET (or POST `data` as a form, urlencoded or as a browser's multipart
-        form): (status, headers, text)."""
+        form, where a value (file name, bytes) is a file): (status, headers, text, or
+        the bytes with `raw`)."""
         headers = {}
         if data is None:
             body = None
         elif multipart:
             boundary = 'boundary%s' % os.urandom(8).hex()
-            parts = [b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
-                     % (boundary.encode(), name.encode(), str(value).encode('utf-8'))
-                     for name, value in data.items()]
+            parts = []
+            for name, value in data.items():
+                if isinstance(value, tuple):
+                    parts.append(b'--%s\r\nContent-Disposition: form-data; name="%s"; '
+                                 b'filename="%s"\r\nContent-Type: application/octet-stream'
+                                 b'\r\n\r\n%s\r\n' % (boundary.encode(), name.encode(),
+                                                      value[0].encode(), value[1]))
+                else:
+                    parts.append(b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
+                                 b'%s\r\n' % (boundary.encode(), name.encode(),
+                                               str(value).encode('utf-8')))
             body = b''.join(parts) + b'--%s--\r\n' % boundary.encode()
             headers['Content-Type'] = 'multipart/form-data; boundary=' + boundary
         else:
@@ -148,9 +157,11 @@ class Browser:
         req = urllib.request.Request(self.base + path, body, headers)
         try:
             with self.opener.open(req, timeout=60) as resp:
-                return resp.status, dict(resp.headers), resp.read().decode()
+                content = resp.read()
+                return resp.status, dict(resp.headers), content if raw else content.decode()
         except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read().decode()
+            content = err.read()
+            return err.code, dict(err.headers), content if raw else content.decode()
 
     def form(self, path):
         """GET a page: (its csrf_token, the hidden version if any, the page)."""

@@ -78,7 +78,7 @@ def test_every_command_is_in_the_readme():
 # The README's configuration rows by flag: the Config field each one sets.
 FLAG_FIELDS = {'--db': 'db_path', '--host': 'host', '--port': 'port',
                '--base-url': 'base_url', '--threads': 'threads',
-               '--trusted-proxy': 'trusted_proxy'}
+               '--trusted-proxy': 'trusted_proxy', '--media-dir': 'media_dir'}
 
 
 def test_the_configuration_table_matches_config_and_the_flags(monkeypatch):

@@ -176,8 +176,8 @@ def test_text_typed_in_the_editor_survives_closing_the_browser(site, chromium, d
     fill(driver, {'body': 'Typed, never saved.'})
     copy = wait_for_copy(driver, 'root:%s' % edit_path, 'body', 'Typed, never saved.')
     assert copy['version'] == 1
-    # No token, nothing hidden.
-    assert set(copy['fields']) == {'title', 'slug', 'body', 'tags', 'publish_at'}
+    # No token, nothing hidden, no file (an image's description is typed text: kept).
+    assert set(copy['fields']) == {'title', 'slug', 'body', 'tags', 'publish_at', 'image_alt'}
 
     chromium.restart()  # the browser closes with the text unsaved
     driver = chromium.driver

@@ -35,6 +35,7 @@ NOT_EDITORS = {
     'admin/invitations.html': 'a role and an optional address: nothing long to lose',
     'first_run/setup.html': 'a username and passwords: passwords are never kept',
     'review/index.html': 'a short note, shown again when a decision cannot be made',
+    'media/library.html': 'a file and its description, kept when the upload is refused',
 }
 
 

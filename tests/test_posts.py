@@ -243,8 +243,10 @@ def test_the_longest_body_in_four_byte_characters_fits_the_editor(browser, monke
 def test_an_editor_request_over_its_byte_limit_is_413(browser):
     alice = browser('alice')
     token = csrf_from(alice.get('/posts/new'))
+    # The editor's limit is the body's (8 MiB) plus an image's upload (10 MiB and a form).
+    limit = 8 * 1024 * 1024 + 10 * 1024 * 1024 + 64 * 1024
     page = alice.post('/posts/new', {'csrf_token': token, 'title': 'Too long',
-                                     'body': 'y' * (8 * 1024 * 1024 + 1), 'status': PUBLISHED},
+                                     'body': 'y' * (limit + 1), 'status': PUBLISHED},
                       status=413)
     assert 'Too large' in page.text
     with db.connection_context():

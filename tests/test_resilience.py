@@ -148,7 +148,9 @@ def test_sigkill_while_saving_loses_no_acknowledged_save(tmp_path):
 
 @pytest.mark.parametrize('size, who_answers', [
     (2 * 1024 * 1024, 'app'),  # over the app's 1 MiB: the app's own 413 page
-    (20 * 1024 * 1024, 'waitress'),  # over waitress's 16 MiB: waitress's plain 413
+    # Over waitress's limit (twice the editor's 8 MiB body and 10 MiB image, about 37 MiB):
+    # waitress's plain 413.
+    (40 * 1024 * 1024, 'waitress'),
 ])
 def test_oversized_bodies_get_413_and_the_server_keeps_serving(tmp_path, size, who_answers):
     import socket

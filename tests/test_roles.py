@@ -22,6 +22,8 @@ EXPECTED = {
     'purge': (ROLES, ('admin',)),
     'see_unpublished': (ROLES, ('editor', 'admin')),
     'review': (('editor', 'admin'), ('editor', 'admin')),
+    # design.md "Routes": /media for anyone signed in, /media/<id>/delete its owner, admins.
+    'images': (ROLES, ('admin',)),
     'see_all_trash': (('admin',), ('admin',)),
     'export_all': (('admin',), ('admin',)),
     'manage_people': (('admin',), ('admin',)),

@@ -161,7 +161,7 @@ def test_the_command_line_shows_and_sets_settings(tmp_path, capsys):
     assert status == 0
     assert out.splitlines() == ['site_name = Blog', 'site_description = ',
                                 'registration = invite', 'default_role = contributor',
-                                'timezone = UTC', 'require_2fa = no']
+                                'timezone = UTC', 'require_2fa = no', 'media_quota = 200']
     assert run_cli(capsys, path, 'site_name', 'Field  Notes')[:2] == (
         0, 'site_name = Field Notes\n')
     assert run_cli(capsys, path, 'site_name', 'Field Notes')[1] == (

@@ -65,6 +65,16 @@ def post_card(post_id):
     return _POST_CARD.first(post_id)
 
 
+def shows_external_images(post_id):
+    """Whether the post's HTML has an image from another site (https:, or //host)."""
+    return (Post
+            .select()
+            .where((Post.id == post_id) &
+                   (Post.html.contains('<img src="http') |
+                    Post.html.contains('<img src="//')))
+            .exists())
+
+
 def slug_of(post_id):
     """The post's slug, or None when there is no such post."""
     card = post_card(post_id)

@@ -249,3 +249,12 @@ def same_posts(author_id, created_at, title, body):
 def create_post(**fields):
     """Insert a post row as given (an import keeps its times and status)."""
     return Post.create(**fields)
+
+
+def set_post_html(post_id, html):
+    """Store a post's rendered HTML again, nothing else changed (an import, once its
+    images are in)."""
+    return (Post
+            .update(html=html)
+            .where(Post.id == post_id)
+            .execute())

@@ -1,0 +1,98 @@
+"""Where image files live: a small storage interface, and the local folder behind it.
+
+Files are named by their content address (blog.images.digest) and a size suffix,
+`<key>-960.webp`, and are never changed once written: a new upload is a new key.
+`LocalStore` keeps them in a folder, two hex digits deep (`ab/ab12...-960.webp`) so
+no directory grows past a few thousand entries, and writes each one to a temporary
+file that is renamed into place, so a crash or a full disk never leaves half an
+image under a real name. An object store (S3-compatible) would implement the same
+five methods; `serve` is where it would answer with a redirect instead of the bytes.
+"""
+
+import os
+import re
+import tempfile
+
+from bottle import HTTPError, static_file
+
+# What a stored file may be called: anything else is not ours (and never a path).
+NAME = re.compile(r'^([0-9a-f]{32})(-[0-9]{2,4})?\.(webp|jpg|png|gif)$')
+CONTENT_TYPES = {'webp': 'image/webp', 'jpg': 'image/jpeg', 'png': 'image/png',
+                 'gif': 'image/gif'}
+IMMUTABLE = 'public, max-age=31536000, immutable'
+
+
+class LocalStore:
+    """Image files in a folder on this machine."""
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def path(self, name):
+        """The file's path for a valid `name` (ValueError for anything else)."""
+        if not NAME.match(name):
+            raise ValueError('not a media file name: %r' % (name,))
+        return os.path.join(self.root, name[:2], name)
+
+    def exists(self, name):
+        """Whether the file `name` is stored."""
+        return os.path.isfile(self.path(name))
+
+    def put(self, name, data):
+        """Store `data` as `name`, whole or not at all (temporary file, fsync, rename)."""
+        final = self.path(name)
+        folder = os.path.dirname(final)
+        os.makedirs(folder, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix='.upload-', dir=folder)
+        try:
+            with os.fdopen(fd, 'wb') as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, final)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:  # never made, or gone already
+                pass
+            raise
+
+    def read(self, name):
+        """The bytes of the file `name` (OSError when it is missing)."""
+        with open(self.path(name), 'rb') as stored:
+            return stored.read()
+
+    def delete(self, name):
+        """Remove the file `name`, if it is there."""
+        try:
+            os.unlink(self.path(name))
+        except FileNotFoundError:
+            pass
+
+    def serve(self, name):
+        """The Bottle response for GET /media/<name>: the file, cached for a year
+        (its name changes whenever its bytes would), or a 404."""
+        match = NAME.match(name)
+        if not match or not self.exists(name):
+            raise HTTPError(404, 'There is no image here.')
+        # The type comes from the name we gave the file, never from what was sent.
+        resp = static_file(name, root=os.path.dirname(self.path(name)),
+                           mimetype=CONTENT_TYPES[match.group(3)])
+        if resp.status_code in (200, 304):
+            resp.set_header('Cache-Control', IMMUTABLE)
+        return resp
+
+    def copy_to(self, other):
+        """Copy every file to the store `other` (a backup); returns how many."""
+        copied = 0
+        if not os.path.isdir(self.root):
+            return 0
+        for folder in sorted(os.listdir(self.root)):
+            inner = os.path.join(self.root, folder)
+            if not (len(folder) == 2 and os.path.isdir(inner)):
+                continue
+            for name in sorted(os.listdir(inner)):
+                if NAME.match(name) and name.startswith(folder):
+                    other.put(name, self.read(name))
+                    copied += 1
+        return copied
