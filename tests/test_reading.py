@@ -9,8 +9,8 @@ import pytest
 
 from blog import reading, render, site_settings
 from blog.db import db
-from blog.models import DRAFT, PENDING, PUBLISHED, Post, utcnow
 from blog.editing import editor_actions
+from blog.models import DRAFT, PENDING, PUBLISHED, Post, utcnow
 from tests.conftest import post_path, save_as
 
 MINUTE = datetime.timedelta(minutes=1)
