@@ -47,6 +47,7 @@ from blog import (
 from blog.cache import RECHECK_SECONDS, Cache
 from blog.config import Config
 from blog.front import Front
+from blog.media_store import MediaFiles
 from blog.render import ROOT, build_env, render
 from blog.responses import EXTERNAL_IMAGES_KEY, redirect_permanently
 from blog.site import APP_KEY, Site, current_site, open_backend
@@ -270,7 +271,8 @@ def create_app(config=None):
     # so that error pages, 304s, static files and 413s get their line too.
     # Inside it, the front door answers anonymous readers' kept pages (blog.front).
     site.front = Front(app.wsgi, site)
-    app.wsgi = logs.access_logged(site.front)
+    # In front of that, image files (blog.media_store): they need no page machinery.
+    app.wsgi = logs.access_logged(MediaFiles(site.front, site.media, SECURITY_HEADERS))
     app.config[APP_KEY] = site
     site.app = app
     app.add_hook('before_request', open_request)

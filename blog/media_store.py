@@ -20,6 +20,8 @@ NAME = re.compile(r'^([0-9a-f]{32})(-[0-9]{2,4})?\.(webp|jpg|png|gif)$')
 CONTENT_TYPES = {'webp': 'image/webp', 'jpg': 'image/jpeg', 'png': 'image/png',
                  'gif': 'image/gif'}
 IMMUTABLE = 'public, max-age=31536000, immutable'
+PATH = re.compile(r'^/media/([0-9a-f]{32}(?:-[0-9]{2,4})?\.(webp|jpg|png|gif))$')
+CHUNK = 64 * 1024
 
 
 class LocalStore:
@@ -96,3 +98,50 @@ class LocalStore:
                     other.put(name, self.read(name))
                     copied += 1
         return copied
+
+
+class MediaFiles:
+    """WSGI: GET and HEAD of a stored file answered before Bottle runs (no routing,
+    hooks, session or database: a file's name says all there is to know), with the
+    headers every response of the app has (`headers`) and the cache headers of
+    `LocalStore.serve`. Anything else, a missing file included, goes on to `wsgi`
+    (whose route answers the same file, or the 404 page)."""
+
+    def __init__(self, wsgi, store, headers):
+        self.wsgi = wsgi
+        self.store = store
+        self.headers = list(headers.items())
+
+    def __call__(self, environ, start_response):
+        match = PATH.match(environ.get('PATH_INFO', ''))
+        method = environ.get('REQUEST_METHOD')
+        if match is None or method not in ('GET', 'HEAD'):
+            return self.wsgi(environ, start_response)
+        name = match.group(1)
+        try:
+            stored = open(self.store.path(name), 'rb')  # the server closes it when sent
+        except OSError:
+            return self.wsgi(environ, start_response)
+        size = os.fstat(stored.fileno()).st_size
+        etag = '"%s"' % name  # the name is the content's address
+        headers = self.headers + [('Cache-Control', IMMUTABLE), ('ETag', etag)]
+        if environ.get('HTTP_IF_NONE_MATCH') in (etag, 'W/' + etag, '*'):
+            stored.close()
+            start_response('304 Not Modified', headers)
+            return [b'']
+        headers += [('Content-Type', CONTENT_TYPES[match.group(2)]),
+                    ('Content-Length', str(size))]
+        start_response('200 OK', headers)
+        if method == 'HEAD':
+            stored.close()
+            return [b'']
+        wrapper = environ.get('wsgi.file_wrapper')
+        if wrapper is not None:
+            return wrapper(stored, CHUNK)
+        return _chunks(stored)
+
+
+def _chunks(stored):
+    with stored:
+        while chunk := stored.read(CHUNK):
+            yield chunk

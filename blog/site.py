@@ -9,16 +9,15 @@ line makes a bare site (config and backend) and activates it for the command.
 """
 
 import contextlib
-import threading
 
 from bottle import request
 
 from blog import db
+from blog.image_worker import Workers
 from blog.media_store import LocalStore
 from blog.sqlite import SqliteBackend
 
-APP_KEY = 'blog.site'
-IMAGE_SLOTS = 2  # where a Bottle app keeps its site (app.config)
+APP_KEY = 'blog.site'  # where a Bottle app keeps its site (app.config)
 
 
 class Site:
@@ -29,8 +28,7 @@ class Site:
         self.config = config
         self.backend = backend or open_backend(config)
         self.media = LocalStore(config.media_path)  # uploaded images (blog.uploads)
-        # Uploads decoded at once (each takes up to a second and tens of MiB).
-        self.image_slots = threading.BoundedSemaphore(IMAGE_SLOTS)
+        self.image_workers = Workers()  # the children that process uploads
         # The web's parts (blog.app.create_app makes them); the command line has none.
         self.cache = cache
         self.search_cache = None  # results of recent searches (blog.search)
@@ -64,8 +62,9 @@ class Site:
         return self.backend.migrate()
 
     def close(self):
-        """Close every pooled connection."""
+        """Close every pooled connection; stop the idle image workers."""
         self.backend.close_all()
+        self.image_workers.stop()
 
 
 def open_backend(config):

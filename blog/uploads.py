@@ -2,11 +2,12 @@
 post editor's own upload (blog.posts), import (blog.zipformat) and the save of a
 post (blog.editing) share.
 
-An upload is checked and re-encoded by blog.images, outside any transaction (it
-takes a large photo a second or so), its files are written to the site's media
-store, and then its row is inserted in one short write transaction. Files come
-before the row, so a row never names a file that is not there; a crash between the
-two leaves files no row names, which the next upload of the same bytes reuses.
+An upload is checked and re-encoded by blog.images in a child process
+(blog.image_worker), outside any transaction (it takes a large photo a second or
+so), its files are written to the site's media store, and then its row is inserted
+in one short write transaction. Files come before the row, so a row never names a
+file that is not there; a crash between the two leaves files no row names, which the
+next upload of the same bytes reuses.
 Deleting takes the row and, when no other owner shares the files, the files, in
 one write transaction, which is also where an upload checks that the files it
 found are still there, so the two never cross.
@@ -36,8 +37,6 @@ OVER_QUOTA = ('This image needs %s, and %s of your %s for images are left. Delet
               'images you no longer use, or ask an admin for more room.')
 TOO_LARGE = 'That file is larger than %d MiB, the most an image may have.' % (
     images.MAX_BYTES // MIB)
-SLOT_WAIT_SECONDS = 20
-BUSY = 'Other images are being processed right now. Send this one again in a moment.'
 IN_USE = ('This image is in %d post%s (listed with it). Take it out of %s first: '
           'deleting it would leave a broken image.')
 
@@ -129,15 +128,10 @@ def store_upload(owner, data, name, alt):
         _check_quota(owner.id, fields['bytes'])
     else:
         _check_quota(owner.id, len(data))  # before the work: the result is smaller
-        slots = current_site().image_slots
-        if not slots.acquire(timeout=SLOT_WAIT_SECONDS):
-            raise UploadRefused(BUSY)
         try:
-            processed = images.process(data)
+            processed = current_site().image_workers.process(data)  # in a child
         except images.ImageRefused as refusal:
             raise UploadRefused(str(refusal)) from None
-        finally:
-            slots.release()
         webp = [r.width for r in processed.renditions[1:]]  # after the fallback
         fields = {'ext': processed.renditions[0].ext, 'kind': processed.kind,
                   'width': processed.width, 'height': processed.height,

@@ -315,3 +315,21 @@ def test_an_unknown_media_address_is_left_as_written(browser):
         post = Post.get_by_id(post_id)
     assert '<img src="/media/%s.jpg" alt="Gone">' % ('0' * 32) in post.html
     assert 'srcset' not in post.html
+
+
+def test_files_are_answered_before_the_app_with_its_headers(browser, client, app,
+                                                            monkeypatch):
+    upload(browser('alice'), pictures.png(), alt='Fast')
+    (image,) = images()
+    path = '/media/%s-480.webp' % image.key
+    # Bottle's routing and hooks are not reached: a broken router would not matter.
+    monkeypatch.setattr(app.router, 'match', lambda environ: 1 / 0)
+    answer = client.get(path)
+    assert answer.headers['ETag'] == '"%s-480.webp"' % image.key
+    assert "frame-ancestors 'none'" in answer.headers['Content-Security-Policy']
+    assert answer.headers['X-Content-Type-Options'] == 'nosniff'
+    assert int(answer.headers['Content-Length']) == len(answer.body)
+    again = client.get(path, headers={'If-None-Match': answer.headers['ETag']}, status=304)
+    assert again.body == b''
+    head = client.head(path)
+    assert head.body == b'' and head.headers['Content-Type'] == 'image/webp'
