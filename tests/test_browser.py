@@ -175,3 +175,52 @@ def test_buttons_take_their_kind_and_the_focus_ring_is_visible(site, driver, pag
         'var s = getComputedStyle(document.activeElement);'
         'return [s.outlineStyle, s.outlineColor, s.outlineWidth]')
     assert ring == ['solid', 'rgb(179, 89, 0)', '3px'], ring
+
+
+DROP_AN_IMAGE = """
+const done = arguments[arguments.length - 1];
+const canvas = document.createElement('canvas');
+canvas.width = 300; canvas.height = 200;
+const paint = canvas.getContext('2d');
+paint.fillStyle = '#c33'; paint.fillRect(0, 0, 300, 200);
+canvas.toBlob((blob) => {
+  const list = new DataTransfer();
+  list.items.add(new File([blob], 'square.png', {type: 'image/png'}));
+  const body = document.querySelector('textarea[name=body]');
+  body.focus();
+  body.setSelectionRange(6, 6);
+  body.dispatchEvent(new DragEvent('drop', {dataTransfer: list, bubbles: true,
+                                            cancelable: true}));
+  done(document.querySelector('input[name=image]').files.length);
+}, 'image/png');
+"""
+
+
+def test_an_image_dropped_on_the_body_lands_where_the_cursor_was(site, driver, pages):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    sign_in(driver, site, 'alice')
+    visit(driver, site, '/posts/new')
+    fill(driver, {'title': 'Dropped in', 'body': 'Start. End.'})
+    assert driver.execute_async_script(DROP_AN_IMAGE) == 1  # the upload field has it
+    status = driver.find_element(By.ID, 'image-upload-status')
+    assert 'Describe “square.png”' in status.text
+    fill(driver, {'image_alt': 'A red square'})
+    driver.find_element(By.CSS_SELECTOR, 'button[name=action][value=upload]').click()
+    WebDriverWait(driver, 20).until(lambda d: 'Added to the body' in status.text)
+    body = driver.find_element(By.NAME, 'body').get_attribute('value')
+    added = status.text.split('Added to the body: ', 1)[1]
+    assert added.startswith('![A red square](/media/') and added.endswith('.png)')
+    assert body == 'Start.\n\n%s\n\n End.' % added  # at the cursor, the rest untouched
+    assert driver.find_element(By.NAME, 'image_alt').get_attribute('value') == ''
+    check_page(driver, pages, 'editor-image-dropped')
+    submit(driver, button=PUBLISH)
+    image = driver.find_element(By.CSS_SELECTOR, '.post-body img')
+    assert image.get_attribute('width') == '300' and image.get_attribute('srcset')
+    # It loads (the CSP allows this site's images), from its srcset.
+    loaded = driver.execute_script('return arguments[0].complete && arguments[0].naturalWidth '
+                                   '> 0 && arguments[0].currentSrc', image)
+    assert loaded and loaded.endswith('-300.webp')
+    visit(driver, site, '/media')
+    assert 'Dropped in' in driver.find_element(By.TAG_NAME, 'main').text
+    check_page(driver, pages, 'media-library')

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests import browser
+from tests import browser, pictures
 from tests.browser import fill, sign_in, submit
 from tests.conftest import PASSWORD
 from tests.server import ROOT, Browser, Server
@@ -195,6 +195,15 @@ def write(client, title, body, tags='', status='published', publish_at=''):
     return post_id, location.split('?')[0]
 
 
+def upload(client, data, alt):
+    """An image through /media: its content address."""
+    status, headers, _ = client.request('/media', {
+        'csrf_token': client.csrf('/media'), 'alt': alt, 'file': ('photo', data)},
+        multipart=True)
+    assert status == 303, status
+    return re.search(r'/media/([0-9a-f]{32})\.', client.request(headers['Location'])[2]).group(1)
+
+
 def edit(client, post_id, **fields):
     return post_form(client, '/posts/%d/edit' % post_id, fields)
 
@@ -294,6 +303,14 @@ def site(tmp_path_factory):
         write(carl, 'My first post: birds of the estuary',
               'Curlews, redshanks and one very loud oystercatcher.', 'birds', status='pending')
         write(carl, 'Ideas for later', 'A list.', status='draft')
+        key = upload(anna, pictures.jpeg_with_gps(1800, 1200), 'Fishing boats in a small harbour')
+        upload(anna, pictures.png(640, 480), 'A chart of the tides through one week')
+        _, places['photos'] = write(anna, 'Harbour photos', (
+            'The boats came in at noon.\n\n![Fishing boats in a small harbour](/media/%s.jpg)'
+            '\n\nBy evening the tide had turned.' % key), 'travel')
+        places['svg'] = str(folder / 'drawing.svg')
+        with open(places['svg'], 'wb') as out:
+            out.write(pictures.SVG)
         server.places, server.clients = places, clients
         yield server
 
@@ -363,6 +380,16 @@ def editor_invalid(tour):
     fill(tour.driver, {'tags': 'sqlite'})
     submit(tour.driver)
     expect(tour.driver, 'aria-invalid', 'id="f-title-error"')
+
+
+def media_refused(tour):
+    """The library after a refused upload (an SVG): 422, the reason beside the field."""
+    from selenium.webdriver.common.by import By
+    tour.get('/media')
+    tour.driver.find_element(By.NAME, 'file').send_keys(tour.site.places['svg'])
+    fill(tour.driver, {'alt': 'A drawing'})
+    submit(tour.driver, form_selector='form.upload-form')
+    expect(tour.driver, 'id="f-file-error"', 'SVG images are not accepted')
 
 
 def editor_preview(tour):
@@ -486,6 +513,9 @@ PAGES = [
     Page('my-posts-published', '/me/posts?state=published', 'anna'),
     Page('my-posts-trash', '/me/posts?state=trash', 'anna'),
     Page('trash', '/trash', 'anna'),
+    Page('media-library', '/media', 'anna'),
+    Page('media-refused', media_refused, 'anna'),
+    Page('post-with-image', '{photos}', None),
     Page('settings-profile', '/settings', 'anna'),
     Page('settings-password', '/settings/password', 'anna'),
     Page('forbidden', '/admin/users', 'anna', 403),
@@ -495,6 +525,7 @@ PAGES = [
 
     Page('editor-new-contributor', '/posts/new', 'carl'),
     Page('my-posts-empty', '/me/posts?state=scheduled', 'carl'),
+    Page('media-empty', '/media', 'carl'),
 
     Page('review', '/review', 'eddie'),
 
