@@ -333,3 +333,48 @@ def test_files_are_answered_before_the_app_with_its_headers(browser, client, app
     assert again.body == b''
     head = client.head(path)
     assert head.body == b'' and head.headers['Content-Type'] == 'image/webp'
+
+
+def test_export_import_export_gives_the_same_zip_images_included(browser, site, tmp_path):
+    """Export, import into a new site, export again: the same post files and the same
+    image files and list, byte for byte."""
+    import zipfile
+
+    from blog import media_zip
+    from blog.app import create_app
+    from blog.config import Config
+    from blog.site import APP_KEY
+    from blog.zipformat import import_posts, read_export, write_zip
+
+    alice = browser('alice')
+    upload(alice, pictures.jpeg_with_gps(900, 600), alt='A boat')
+    upload(alice, pictures.gif_animation(), name='w.gif', alt='A wave')
+    boat, wave = images()
+    publish(alice, 'Both', '![A boat](/media/%s) ![A wave](/media/%s)' % (boat.filename,
+                                                                         wave.filename))
+    publish(alice, 'None', 'No pictures here.')
+    first, second = tmp_path / 'first.zip', tmp_path / 'second.zip'
+    with db.connection_context(), open(first, 'wb') as out:
+        write_zip(out, None, site.media)
+    other = create_app(Config(db_path=str(tmp_path / 'other.db'), base_url='http://o.test'))
+    other_site = other.config[APP_KEY]
+    try:
+        with other_site.activated(), db.connection_context():
+            export = read_export(str(first))
+            assert sorted(entry['key'] for entry in export.images) == sorted(
+                [boat.key, wave.key])
+            written = media_zip.store_files(str(first), export.images, other_site.media)
+            assert sorted(written) == stored_files(site)  # every file of both images
+            assert import_posts(export.records, export.images)[0] == 2
+            imported = Post.get(Post.title == 'Both')
+            assert 'srcset="/media/%s-480.webp 480w' % boat.key in imported.html
+            assert {row.key for row in PostImage.select()} == {boat.key, wave.key}
+            with open(second, 'wb') as out:
+                write_zip(out, None, other_site.media)
+    finally:
+        other_site.close()
+    with zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        assert a.namelist() == b.namelist()
+        assert 'media/images.json' in a.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
