@@ -186,9 +186,17 @@ def test_only_the_owner_or_an_admin_deletes(browser):
     bob.post('/media/999/delete', {'csrf_token': csrf_from(bob.get('/media'))}, status=404)
     assert len(images()) == 1
     root = browser('root')
-    root.post('/media/%d/delete' % image.id, {'csrf_token': csrf_from(root.get('/media'))},
-              status=303)
+    theirs = root.get('/media?owner=alice')
+    assert 'Images of Alice Liddell' in theirs.text and 'Mine' in theirs.text
+    assert 'name="file"' not in theirs.text  # uploads are always one's own
+    answer = root.post('/media/%d/delete' % image.id, {'csrf_token': csrf_from(theirs)},
+                       status=303)
+    assert answer.headers['Location'].endswith('/media?notice=deleted&owner=alice')
     assert images() == []
+    # Only admins look at other people's images.
+    bob.get('/media?owner=alice', status=403)
+    root.get('/media?owner=nobody', status=404)
+    assert 'their images' in root.get('/admin/users/alice').text
 
 
 def test_delete_needs_the_csrf_token(browser):
