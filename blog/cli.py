@@ -4,7 +4,6 @@ demo, import.
 Bad arguments get one line on stderr and exit status 2, never a traceback.
 """
 
-import argparse
 import contextlib
 import getpass
 import os
@@ -18,7 +17,8 @@ from peewee import DatabaseError
 
 from blog import accounts, forms, logs, media_zip, roles, site_settings, zipformat
 from blog import demo as demo_data
-from blog.config import Config, default_media_dir, parse_port, waitress_body_limit
+from blog.cli_parser import build_parser
+from blog.config import Config, default_media_dir, waitress_body_limit
 from blog.media_store import LocalStore
 from blog.queries import people
 from blog.site import APP_KEY, Site
@@ -26,93 +26,6 @@ from blog.site import APP_KEY, Site
 
 class UsageError(Exception):
     """Bad arguments or input: reported in one line, exit status 2."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, '%s: error: %s\n' % (self.prog, message))
-
-
-def _port(text):
-    try:
-        return parse_port(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError('expected a positive whole number, got %r' % text)
-    return int(text)
-
-
-def _count(text):
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError('expected a whole number, got %r' % text)
-    return int(text)
-
-
-def build_parser(config=None):
-    """The argument parser for all commands; `config` (default `Config.from_env()`)
-    gives the defaults, and every command's `args.config` is it."""
-    config = Config.from_env() if config is None else config
-    db_default = config.db_path
-    parser = Parser(prog='run.py', description='A multi-author blog. Without a command: serve.')
-    parser.set_defaults(config=config)
-    sub = parser.add_subparsers(dest='command', parser_class=Parser)
-
-    serve = sub.add_parser('serve', help='serve the blog with waitress (the default)')
-    serve.add_argument('--host', default=config.host)
-    serve.add_argument('--port', type=_port, default=config.port)
-    serve.add_argument('--db', default=db_default, help='SQLite file (default ./blog.db)')
-    serve.add_argument('--media-dir', default=config.media_dir or None,
-                       help='folder of uploaded images (default: beside the database, '
-                       'NAME-media for NAME.db)')
-    serve.add_argument('--threads', type=_positive, default=config.threads,
-                       help='worker threads (%(default)s)')
-    serve.add_argument('--base-url', default=config.base_url,
-                       help='absolute URL for links in feeds (default http://HOST:PORT)')
-    serve.add_argument('--trusted-proxy', default=config.trusted_proxy,
-                       metavar='IP', help='address of a reverse proxy whose X-Forwarded-For '
-                       'and X-Forwarded-Proto to believe (default: none)')
-
-    admin = sub.add_parser('create-admin', help='create an admin, or promote a user')
-    admin.add_argument('username')
-    admin.add_argument('--db', default=db_default)
-
-    password = sub.add_parser('set-password', help="set a user's password and end their "
-                              'sessions (a forgotten password, an imported author)')
-    password.add_argument('username')
-    password.add_argument('--db', default=db_default)
-
-    users = sub.add_parser('users', help='list users and their roles')
-    users.add_argument('--db', default=db_default)
-
-    backup = sub.add_parser('backup', help='online copy of the database (SQLite backup API) '
-                            'and of its images (to NAME-media beside the copy NAME.db)')
-    backup.add_argument('path')
-    backup.add_argument('--db', default=db_default)
-    backup.add_argument('--media-dir', default=config.media_dir or None)
-
-    demo = sub.add_parser('demo', help='fill a database with demo authors and posts')
-    demo.add_argument('--db', default=db_default)
-    demo.add_argument('--authors', type=_positive, default=20)
-    demo.add_argument('--posts', type=_count, default=200)
-    demo.add_argument('--seed', type=_count, default=1)
-
-    imp = sub.add_parser('import', help='import an export zip (posts and their images)')
-    imp.add_argument('path')
-    imp.add_argument('--db', default=db_default)
-    imp.add_argument('--media-dir', default=config.media_dir or None)
-
-    settings = sub.add_parser('settings', help='show the site settings, one, or set one (%s)'
-                              % ', '.join(site_settings.KEYS))
-    settings.add_argument('key', nargs='?')
-    settings.add_argument('value', nargs='?')
-    settings.add_argument('--db', default=db_default)
-    return parser
 
 
 def _check_folder(db_path):
@@ -157,7 +70,8 @@ def serve(args):
     _check_folder(args.db)
     config = replace(_config_for(args), host=args.host, port=args.port,
                      base_url=args.base_url, threads=args.threads,
-                     trusted_proxy=args.trusted_proxy)
+                     trusted_proxy=args.trusted_proxy, smtp_url=args.smtp_url or '',
+                     mail_from=args.mail_from or '')
     logs.configure()  # before create_app, which logs the migrations it applies
     app = create_app(config)
     site = app.config[APP_KEY]
@@ -178,8 +92,9 @@ def serve(args):
     except OSError as exc:
         raise OSError('cannot listen on %s:%d: %s'
                       % (config.host, config.port, exc.strerror or exc)) from None
-    print('Blog on http://%s:%d/ (database %s, images in %s)'
-          % (config.host, config.port, site.backend.describe(), config.media_path), flush=True)
+    print('Blog on http://%s:%d/ (database %s, images in %s; %s)'
+          % (config.host, config.port, site.backend.describe(), config.media_path,
+             site.mailer.describe()), flush=True)
     link = first_run.setup_link(site)
     if link:
         print('This site has no admin yet. To make one, open this link (it works once):\n'

@@ -2,8 +2,10 @@
 
 import os
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from blog import passwords
+from blog.mail import parse_smtp_url
 
 DEFAULT_HOST = '127.0.0.1'
 DEFAULT_PORT = 8080
@@ -45,6 +47,10 @@ class Config:
     # How serve runs waitress. threads has no environment variable, only --threads.
     threads: int = 4
     trusted_proxy: str | None = None  # the address whose X-Forwarded-* to believe
+    # Outgoing mail (blog.mail): smtp://user:pass@host:port[?starttls=1] or smtps://;
+    # empty: mail is written to the log.
+    smtp_url: str = ''
+    mail_from: str = ''  # empty: blog@<the base URL's host>
 
     @classmethod
     def from_env(cls, environ=None, **overrides):
@@ -65,6 +71,14 @@ class Config:
             values['media_dir'] = environ['BLOG_MEDIA_DIR']
         if environ.get('BLOG_BASE_URL'):
             values['base_url'] = environ['BLOG_BASE_URL']
+        if environ.get('BLOG_SMTP_URL'):
+            try:
+                parse_smtp_url(environ['BLOG_SMTP_URL'])
+            except ValueError as exc:
+                raise ValueError('BLOG_SMTP_URL: %s' % exc) from None
+            values['smtp_url'] = environ['BLOG_SMTP_URL']
+        if environ.get('BLOG_MAIL_FROM'):
+            values['mail_from'] = environ['BLOG_MAIL_FROM']
         if environ.get('BLOG_TRUSTED_PROXY'):
             values['trusted_proxy'] = environ['BLOG_TRUSTED_PROXY']
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -77,6 +91,14 @@ class Config:
             return self.base_url.rstrip('/')
         host = '[%s]' % self.host if ':' in self.host else self.host
         return 'http://%s:%d' % (host, self.port)
+
+    @property
+    def sender(self):
+        """The From address of the site's mail."""
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.site_url).hostname or 'localhost'
+        return 'blog@' + host
 
     @property
     def media_path(self):

@@ -14,6 +14,7 @@ from bottle import request
 
 from blog import db
 from blog.image_worker import Workers
+from blog.mail import Mailer
 from blog.media_store import LocalStore
 from blog.sqlite import SqliteBackend
 
@@ -29,6 +30,7 @@ class Site:
         self.backend = backend or open_backend(config)
         self.media = LocalStore(config.media_path)  # uploaded images (blog.uploads)
         self.image_workers = Workers()  # the children that process uploads
+        self.mailer = Mailer(config.smtp_url, config.sender)  # outgoing mail (blog.mail)
         # The web's parts (blog.app.create_app makes them); the command line has none.
         self.cache = cache
         self.search_cache = None  # results of recent searches (blog.search)

@@ -78,7 +78,8 @@ def test_every_command_is_in_the_readme():
 # The README's configuration rows by flag: the Config field each one sets.
 FLAG_FIELDS = {'--db': 'db_path', '--host': 'host', '--port': 'port',
                '--base-url': 'base_url', '--threads': 'threads',
-               '--trusted-proxy': 'trusted_proxy', '--media-dir': 'media_dir'}
+               '--trusted-proxy': 'trusted_proxy', '--media-dir': 'media_dir',
+               '--smtp-url': 'smtp_url', '--mail-from': 'mail_from'}
 
 
 def test_the_configuration_table_matches_config_and_the_flags(monkeypatch):
@@ -103,7 +104,8 @@ def test_the_configuration_table_matches_config_and_the_flags(monkeypatch):
         elif default.isdigit():
             assert int(default) == value, flag
         for variable in env:  # the variable really sets that field
-            sample = {'port': '8123', 'threads': '3'}.get(name, 'x.example')
+            sample = {'port': '8123', 'threads': '3',
+                      'smtp_url': 'smtp://mail.example:2525'}.get(name, 'x.example')
             assert getattr(Config.from_env({variable: sample}), name) in (sample, int(
                 sample) if sample.isdigit() else sample), variable
     # Every BLOG_* variable Config reads is in the table.
