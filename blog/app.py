@@ -35,6 +35,7 @@ from blog import (
     media,
     my_posts,
     posts,
+    recovery,
     rescue,
     review,
     search,
@@ -60,7 +61,7 @@ STATIC_DIR = os.path.join(ROOT, 'static')
 
 # Route modules; each has install(app).
 MODULES = [auth, home, archive, authors, posts, history, settings, admin, feeds, search,
-           tags, discovery, exports, trash, first_run, review, my_posts, media]
+           tags, discovery, exports, trash, first_run, review, my_posts, media, recovery]
 
 ERROR_TITLES = {
     400: 'Bad request',

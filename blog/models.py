@@ -63,6 +63,7 @@ class User(BaseModel, BaseVersionedModel):
     updated_at = Timestamp()
     updated_by = ForeignKeyField('self', null=True, on_delete='SET NULL', backref='+')
     last_login_at = Timestamp(null=True, default=None)
+    email_confirmed_at = Timestamp(null=True, default=None)  # of `email` (0021)
 
     @property
     def name(self):
@@ -275,6 +276,19 @@ class AuditEntry(BaseModel):
     changes = TextField()  # {"field": [old, new], ...}
 
 
+class EmailToken(BaseModel):
+    """A link mailed to someone (blog.email_links): confirm an address, or reset a
+    password; only a hash of its token is kept."""
+
+    purpose = CharField(max_length=10)  # 'confirm' or 'reset'
+    token_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, on_delete='CASCADE', backref='+')
+    email = CharField(max_length=254)
+    created_at = Timestamp()
+    expires_at = Timestamp()
+    used_at = Timestamp(null=True, default=None)
+
+
 class Image(BaseModel):
     """An uploaded image of `owner` (blog.uploads): its files in the media folder
     are named by `key`, the content address of the bytes uploaded."""
@@ -319,4 +333,4 @@ class PostImage(BaseModel):
 
 
 ALL_MODELS = [User, Session, Post, Revision, PostTag, TagSpan, AuthorLatest, PostForm, SiteState,
-              SiteSettings, Invitation, AuditEntry, Image, PostImage]
+              SiteSettings, Invitation, AuditEntry, EmailToken, Image, PostImage]

@@ -9,7 +9,7 @@ UNCHANGED, CONFLICT or INVALID (form errors), and otherwise writes with
 from bottle import request
 from peewee import IntegrityError
 
-from blog import forms, merging
+from blog import email_links, forms, merging
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.queries import people
@@ -125,12 +125,18 @@ def save_user(user_id, version, values, actor, check=None, after=None, base=None
                 return SaveResult(INVALID, user, errors=errors)
             for name, (_, new) in changes.items():
                 setattr(user, name, new)
+            if 'email' in changes:
+                user.email_confirmed_at = None  # a new address is not confirmed yet
             user.updated_by = actor.id
             user.version = version
             user.save_optimistic()  # the UPDATE checks the version itself
             if after is not None:
                 after(user, changes)
-            return SaveResult(SAVED, user, changes, merge=merge)
+            result = SaveResult(SAVED, user, changes, merge=merge)
+        if user.email and 'email' in changes:
+            # After the transaction: the mail's link must find the row committed.
+            email_links.send_confirmation(user, user.email)
+        return result
     except ConflictDetectedException:
         # Cannot happen while the transaction holds the write lock, but if the
         # row moved on anyway, the user gets the conflict page, not an error.

@@ -28,6 +28,9 @@ NOTICES = {
     'signed-in': 'You are signed in.',
     'signed-out': 'You are signed out.',
     'password-changed': 'Your password was changed. Other sessions were signed out.',
+    'password-reset': 'Your new password is saved, and you are signed in. Every other '
+                      'session was signed out.',
+    'confirmation-sent': 'A new confirmation link is on its way to your address.',
     'saved': 'Saved.',
     'published': 'Published.',
     'sent-back': 'Sent back to its author as a draft, with your note.',

@@ -1,8 +1,10 @@
-"""/settings: your own profile, saved optimistically (see blog.profiles)."""
+"""/settings: your own profile, saved optimistically (see blog.profiles), and the
+state of its email address (a changed address is mailed a confirmation link;
+/settings/email/confirm sends it again)."""
 
 from bottle import HTTPError, request
 
-from blog import forms, sessions
+from blog import email_links, forms, sessions
 from blog.profiles import (
     PROFILE_FIELDS,
     base_values,
@@ -51,6 +53,17 @@ def settings():
                   base=base_values(base or form_values(values)))
 
 
+@sessions.login_required
+def resend_confirmation():
+    """POST: mail the confirmation link of your address again; 303 to /settings."""
+    user = sessions.current_user()
+    if not user.email or user.email_confirmed_at is not None:
+        see_other(url('settings'))
+    email_links.send_confirmation(user, user.email)
+    see_other(url('settings', notice='confirmation-sent'))
+
+
 def install(app):
     """Add this module's routes to `app`."""
     app.route('/settings', ['GET', 'POST'], settings, name='settings', editor=True)
+    app.route('/settings/email/confirm', 'POST', resend_confirmation, name='email_resend')

@@ -36,6 +36,8 @@ NOT_EDITORS = {
     'first_run/setup.html': 'a username and passwords: passwords are never kept',
     'review/index.html': 'a short note, shown again when a decision cannot be made',
     'media/library.html': 'a file and its description, kept when the upload is refused',
+    'recovery/forgot.html': 'a username or an address, shown again',
+    'recovery/reset.html': 'passwords only',
 }
 
 
@@ -50,6 +52,8 @@ OTHER_NOTICES = {
     'withdrawn': "the invitations list's Withdraw button: no editor",
     'signed-out': 'signing out: no editor',
     'password-changed': 'the password form: passwords are never kept',
+    'password-reset': 'the reset form: passwords are never kept',
+    'confirmation-sent': "the settings page's resend button",
     'deleted': 'a delete button',
     'trashed': 'a delete button',
     'untrashed': 'a restore button in the trash',
