@@ -24,6 +24,12 @@ PATH = re.compile(r'^/media/([0-9a-f]{32}(?:-[0-9]{2,4})?\.(webp|jpg|png|gif))$'
 CHUNK = 64 * 1024
 
 
+def file_names(key, ext, widths):
+    """Every file of one image: the fallback `<key>.<ext>`, then `<key>-<w>.webp` for
+    each of `widths` (the stored "480,960" text)."""
+    return ['%s.%s' % (key, ext)] + ['%s-%s.webp' % (key, w) for w in widths.split(',') if w]
+
+
 class LocalStore:
     """Image files in a folder on this machine."""
 

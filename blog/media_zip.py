@@ -16,7 +16,7 @@ import json
 import re
 import zipfile
 
-from blog import images
+from blog import images, media_store
 from blog.media_store import NAME
 from blog.models import Image
 from blog.queries import media as media_queries
@@ -31,10 +31,8 @@ WIDTHS = re.compile(r'^(?:[0-9]{1,4}(?:,[0-9]{1,4}){0,7})?$')
 
 
 def file_names(entry):
-    """Every file name of a manifest entry (or an Image row's fields)."""
-    widths = [int(w) for w in entry['widths'].split(',') if w]
-    return ['%s.%s' % (entry['key'], entry['ext'])] + [
-        '%s-%d.webp' % (entry['key'], w) for w in widths]
+    """Every file name of a manifest entry."""
+    return media_store.file_names(entry['key'], entry['ext'], entry['widths'])
 
 
 def _entry(image, owner_name):
@@ -52,7 +50,7 @@ def write_media(archive, post_ids, store, usernames):
     entries = []
     for key in sorted(rows):
         image = rows[key]
-        names = file_names(_entry(image, None))
+        names = media_store.file_names(image.key, image.ext, image.widths)
         if not all(store.exists(name) for name in names):
             continue  # files lost on this machine: the post shows a broken image anyway
         entries.append(_entry(image, usernames.get(image.owner_id)))

@@ -19,7 +19,7 @@ of the bytes) and are not processed again; the same owner gets their row back.
 from bottle import request
 from peewee import IntegrityError
 
-from blog import image_html, images, site_settings
+from blog import image_html, images, media_store, site_settings
 from blog.db import write_transaction
 from blog.models import Image, utcnow
 from blog.queries import media as queries
@@ -90,7 +90,7 @@ def check_alt(alt):
 
 def file_names(image):
     """Every file of `image`: the fallback, then its WebP widths."""
-    return [image.filename] + ['%s-%d.webp' % (image.key, w) for w in image.webp_widths]
+    return media_store.file_names(image.key, image.ext, image.widths)
 
 
 def quota_bytes():

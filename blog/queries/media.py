@@ -2,7 +2,7 @@
 
 from peewee import fn
 
-from blog.models import TRASHED, Image, Post, PostImage
+from blog.models import Image, Post, PostImage
 
 USES_SHOWN = 200  # post rows read for one page of the library, at most
 KEYS_AT_ONCE = 500  # keys in one IN (...): well under SQLite's variable limit
@@ -49,12 +49,6 @@ def images_of(owner_id, offset, limit):
                 .limit(limit))
 
 
-def image_count(owner_id):
-    """How many images `owner_id` has."""
-    return (Image
-            .select()
-            .where(Image.owner == owner_id)
-            .count())
 
 
 def used_bytes(owner_id):
@@ -117,14 +111,6 @@ def use_count(key):
             .count())
 
 
-def live_use_count(key):
-    """How many posts not in the trash show the image `key`."""
-    return (PostImage
-            .select()
-            .join(Post, on=(PostImage.post == Post.id))
-            .where((PostImage.key == key) &
-                   (Post.status != TRASHED))
-            .count())
 
 
 def keys_of_posts(post_ids):
