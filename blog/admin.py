@@ -283,6 +283,8 @@ def invitation_list():
                 row, token = invitations.make(values['role'], values['email'],
                                               sessions.current_user().id)
             invitations.hold_link(current_site(), row.id, sessions.current_session(), token)
+            if row.email:
+                invitations.mail_link(row, token, sessions.current_user())
             see_other(url('admin_invitations', made=row.id))
     page = forms.page_number()
     rows = list(people.invitation_list(INVITATIONS_PER_PAGE + 1,
@@ -299,7 +301,8 @@ def invitation_list():
                   invitations=[(row, invitations.state(row))
                                for row in rows[:INVITATIONS_PER_PAGE]],
                   page=page, has_next=len(rows) > INVITATIONS_PER_PAGE,
-                  valid_days=invitations.VALID_DAYS)
+                  valid_days=invitations.VALID_DAYS,
+                  mail_configured=current_site().mailer.target is not None)
 
 
 def _withdraw():

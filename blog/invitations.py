@@ -4,8 +4,9 @@ An admin makes one at /admin/invitations (blog.admin); the link is
 `/register?invite=TOKEN` and works whatever the `registration` setting says
 (blog.auth). The token is 32 random bytes; only its SHA-256 is stored, so a copy of
 the database cannot be used to register. The link is shown once, on the page its
-maker lands on right after making it: the token waits in this process's memory
-for that session (`hold_link`/`take_link`), never in a URL or the browser's history.
+maker lands on right after making it (and mailed when the invitation has an address,
+`mail_link`): the token waits in this process's memory for that session
+(`hold_link`/`take_link`), never in a URL or the browser's history.
 Using one is an UPDATE that only succeeds while it is unused, unexpired and not
 withdrawn, in the same transaction as the new account, so two people racing with
 one link make one account. An admin may withdraw a link nobody has used (`withdraw`):
@@ -15,9 +16,13 @@ it then says so, like a used one.
 import datetime
 import hashlib
 import secrets
+from html import escape
 
+from blog import site_settings
 from blog.models import utcnow
 from blog.queries import people
+from blog.site import current_site
+from blog.urls import absolute_url
 
 VALID_DAYS = 7
 TOKEN_MAX = 100  # longer is never one of ours; refuse before hashing
@@ -38,6 +43,20 @@ def make(role, email, creator_id, now=None):
         created_by=creator_id, created_at=now,
         expires_at=now + datetime.timedelta(days=VALID_DAYS))
     return row, token
+
+
+def mail_link(row, token, inviter):
+    """Mail the invitation's link to its address (after the transaction that made it;
+    the site's mailer sends it, or writes it to the log without a server)."""
+    link = absolute_url('register', invite=token)
+    name = site_settings.current().site_name
+    current_site().mailer.send(
+        row.email, 'An invitation to %s' % name,
+        '%s invites you to write on %s, as %s.\n\nTo make your account, open this link '
+        'within %d days; it works once:\n\n%s\n\nIf this mail is not for you, ignore it.\n'
+        % (inviter.name, name, row.role, VALID_DAYS, link),
+        '<p>%s invites you to write on %s.</p><p><a href="%s">Make my account</a></p>'
+        % (escape(inviter.name), escape(name), escape(link)))
 
 
 def check(token, now=None):

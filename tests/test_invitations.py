@@ -224,3 +224,19 @@ def test_only_admins_withdraw(browser, people, who):
                                        'invitation': str(row.id)}, status=[303, 403])
     with db.connection_context():
         assert Invitation.get_by_id(row.id).revoked_at is None
+
+
+def test_an_invitation_with_an_address_is_mailed_its_link(people, client_for, site,
+                                                          monkeypatch):
+    sent = []
+    monkeypatch.setattr(site.mailer, 'send',
+                        lambda to, subject, text, html=None: sent.append((to, subject, text)))
+    root = client_for('root')
+    token, page = invite(root, role='author', email='newcomer@example.org')
+    ((to, subject, text),) = sent
+    assert to == 'newcomer@example.org' and 'An invitation to' in subject
+    assert 'http://blog.test/register?invite=%s' % token in text
+    assert '(newcomer@example.org), mailed to that address' in page.text
+    assert 'the mail went to the server log' in page.text  # the tests have no mail server
+    invite(root, role='author')  # without an address: nothing mailed
+    assert len(sent) == 1
