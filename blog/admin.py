@@ -11,7 +11,7 @@ import json
 
 from bottle import HTTPError, request
 
-from blog import accounts, forms, invitations, roles, sessions, site_settings
+from blog import accounts, email_links, forms, invitations, roles, sessions, site_settings
 from blog.conflicts import Field, render_conflict
 from blog.db import write_transaction
 from blog.profiles import (
@@ -41,7 +41,8 @@ USER_FIELDS = PROFILE_FIELDS + (
     Field('is_active', 'Active (can sign in)', 'checkbox'),
 )
 LABELS = dict({field.name: field.label for field in USER_FIELDS},
-              is_admin='Administrator')  # audit entries from before roles
+              is_admin='Administrator',  # audit entries from before roles
+              reset_link='Password reset link')
 BASE_PREFIX = 'base:'
 LAST_ADMIN = ('%s is the last active administrator. Make another user an active admin '
               'first, so that someone can still manage this site.')
@@ -140,9 +141,10 @@ def trail(user):
     return rows
 
 
-def _page(user, values, version, errors, status=200, base=None):
+def _page(user, values, version, errors, status=200, base=None, reset_link=None):
     return render('admin/user.html', status=status, user=user, values=values,
-                  version=version, errors=errors, trail=trail(user),
+                  version=version, errors=errors, trail=trail(user), reset_link=reset_link,
+                  mail_configured=current_site().mailer.target is not None,
                   base=base_values(base or values), role_choices=ROLE_LABELS,
                   post_count=people.user_post_count(user.id).scalar())
 
@@ -153,7 +155,8 @@ def edit_user(username):
     user = _find(username)
     names = [field.name for field in USER_FIELDS]
     if request.method == 'GET':
-        return _page(user, saved_values(user, names), user.version, {})
+        return _page(user, saved_values(user, names), user.version, {},
+                     reset_link=_held_reset_link(user))
 
     version = forms.read_version()
     values = read_user_form()
@@ -260,6 +263,31 @@ def edit_settings():
     return _settings_page(row, values, version, errors, status=422, base=base)
 
 
+def _held_reset_link(user):
+    # A reset link made by POST .../reset, shown once to the admin who made it.
+    if forms.query('reset') != 'shown':
+        return None
+    token = invitations.take_link(current_site(), 'reset-%d' % user.id,
+                                  sessions.current_session())
+    return absolute_url('password_reset', token=token) if token else None
+
+
+@sessions.admin_required
+def send_reset(username):
+    """POST: a password reset link for the user: mailed to their confirmed address
+    when the site has a mail server, else shown once on their page (both audited)."""
+    user = _find(username)
+    if not user.is_active:
+        raise HTTPError(409, '%s is deactivated: activate them first, or the link will not '
+                             'work.' % user.username)
+    token, mailed = email_links.admin_reset(user, sessions.current_user())
+    if mailed:
+        see_other(url('admin_user', username=user.username, notice='reset-mailed'))
+    invitations.hold_link(current_site(), 'reset-%d' % user.id, sessions.current_session(),
+                          token)
+    see_other(url('admin_user', username=user.username, reset='shown'))
+
+
 INVITATIONS_PER_PAGE = 50
 
 
@@ -326,6 +354,7 @@ def install(app):
     app.route('/admin/users', 'GET', user_list, name='admin_users')
     app.route('/admin/users/<username>', ['GET', 'POST'], edit_user, name='admin_user',
               editor=True)
+    app.route('/admin/users/<username>/reset', 'POST', send_reset, name='admin_user_reset')
     app.route('/admin/settings', ['GET', 'POST'], edit_settings, name='admin_settings',
               editor=True)
     app.route('/admin/invitations', ['GET', 'POST'], invitation_list,

@@ -13,13 +13,14 @@ mailer (blog.mail), after the transaction, on its own thread.
 
 import datetime
 import hashlib
+import json
 import secrets
 from html import escape
 
 from blog import site_settings
 from blog.db import write_transaction
 from blog.models import utcnow
-from blog.queries import links
+from blog.queries import links, people
 from blog.site import current_site
 from blog.urls import absolute_url
 
@@ -102,6 +103,23 @@ def ask_reset(login, now=None):
         token = _make(user, RESET, user.email, datetime.timedelta(minutes=RESET_MINUTES), now)
     send_reset(user, token)
     return user
+
+
+def admin_reset(user, actor):
+    """A reset link for `user`, asked for by the admin `actor`, in the audit trail:
+    (token, mailed). It is mailed when the site has a mail server and the user a
+    confirmed address; otherwise the admin is shown it to pass on."""
+    now = utcnow()
+    mailed = (current_site().mailer.target is not None and bool(user.email)
+              and user.email_confirmed_at is not None)
+    with write_transaction():
+        token = _make(user, RESET, user.email or '', datetime.timedelta(minutes=RESET_MINUTES),
+                      now)
+        how = 'mailed to %s' % user.email if mailed else 'shown to the admin'
+        people.add_audit_entry(user.id, actor.id, json.dumps({'reset_link': [None, how]}))
+    if mailed:
+        send_reset(user, token)
+    return token, mailed
 
 
 def send_reset(user, token):

@@ -31,6 +31,7 @@ NOTICES = {
     'password-reset': 'Your new password is saved, and you are signed in. Every other '
                       'session was signed out.',
     'confirmation-sent': 'A new confirmation link is on its way to your address.',
+    'reset-mailed': 'A password reset link is on its way to their confirmed address.',
     'saved': 'Saved.',
     'published': 'Published.',
     'sent-back': 'Sent back to its author as a draft, with your note.',

@@ -54,6 +54,7 @@ OTHER_NOTICES = {
     'password-changed': 'the password form: passwords are never kept',
     'password-reset': 'the reset form: passwords are never kept',
     'confirmation-sent': "the settings page's resend button",
+    'reset-mailed': "the admin user page's reset button",
     'deleted': 'a delete button',
     'trashed': 'a delete button',
     'untrashed': 'a restore button in the trash',

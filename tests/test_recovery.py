@@ -148,3 +148,43 @@ def test_asking_is_throttled_per_address_and_per_account(people, outbox, client_
 
 def test_the_sign_in_page_links_to_the_forgot_form(client):
     assert 'href="/password/forgot"' in client.get('/login').text
+
+
+def test_an_admin_makes_a_reset_link_shown_once_without_a_mail_server(people, browser,
+                                                                      client_for, outbox):
+    root = browser('root')
+    page = root.get('/admin/users/alice')
+    assert 'no mail server' in page.text
+    answer = root.post('/admin/users/alice/reset', {'csrf_token': csrf_from(page)},
+                       status=303)
+    assert answer.headers['Location'].endswith('/admin/users/alice?reset=shown')
+    shown = answer.follow()
+    link = re.search(r'id="reset-link"[^>]*value="http://blog\.test([^"]+)"', shown.text).group(1)
+    assert 'Password reset link' in shown.text and 'shown to the admin' in shown.text  # audited
+    assert 'id="reset-link"' not in root.get('/admin/users/alice?reset=shown').text  # once
+    assert outbox == []
+    reader = client_for()
+    form = reader.get(link).forms['reset-form']
+    form['new_password'] = form['new_password_confirm'] = NEW_PASSWORD
+    form.submit(status=303)
+    # Only admins, and not for a deactivated user.
+    bob = browser('bob')
+    bob.post('/admin/users/alice/reset', {'csrf_token': csrf_from(bob.get('/'))}, status=403)
+    with db.connection_context():
+        User.update(is_active=False).where(User.username == 'bob').execute()
+    root.post('/admin/users/bob/reset', {'csrf_token': csrf_from(page)}, status=409)
+
+
+def test_with_a_mail_server_and_a_confirmed_address_the_admin_link_is_mailed(
+        people, browser, outbox, site, monkeypatch):
+    confirmed(people['alice'], 'alice@example.org')
+    monkeypatch.setattr(site.mailer, 'target', object())  # as if --smtp-url were given
+    root = browser('root')
+    page = root.get('/admin/users/alice')
+    assert 'The link is mailed to alice@example.org' in page.text
+    answer = root.post('/admin/users/alice/reset', {'csrf_token': csrf_from(page)},
+                       status=303)
+    assert answer.headers['Location'].endswith('notice=reset-mailed')
+    ((to, subject, text),) = outbox
+    assert to == 'alice@example.org' and '/password/reset/' in text
+    assert 'mailed to alice@example.org' in answer.follow().text
