@@ -311,6 +311,13 @@ def site(tmp_path_factory):
         places['svg'] = str(folder / 'drawing.svg')
         with open(places['svg'], 'wb') as out:
             out.write(pictures.SVG)
+        # A reset link for dora, made by an admin (no mail server: shown on the page).
+        status, headers, _ = root.request('/admin/users/dora/reset', {
+            'csrf_token': root.csrf('/admin/users/dora')})
+        assert status == 303, status
+        shown = root.request(headers['Location'])[2]
+        places['reset'] = re.search(r'id="reset-link"[^>]*value="https?://[^/]+([^"]+)"',
+                                    shown).group(1)
         server.places, server.clients = places, clients
         yield server
 
@@ -363,6 +370,13 @@ def login_failed(tour):
     fill(tour.driver, {'username': 'anna', 'password': 'not the password at all'})
     submit(tour.driver)
     expect(tour.driver, 'form-error')
+
+
+def forgot_sent(tour):
+    tour.get('/password/forgot')
+    fill(tour.driver, {'login': 'someone@example.org'})
+    submit(tour.driver)
+    expect(tour.driver, 'is on its way to that address')
 
 
 def register_invalid(tour):
@@ -486,6 +500,10 @@ PAGES = [
     Page('search-empty', '/search', None),
     Page('login', '/login', None),
     Page('login-failed', login_failed, None),
+    Page('password-forgot', '/password/forgot', None),
+    Page('password-forgot-sent', forgot_sent, None),
+    Page('password-reset', '{reset}', None),
+    Page('email-confirm-invalid', '/email/confirm/not-a-real-link', None, 404),
     Page('register-closed', '/register', None, 403),
     Page('register-invited', '/register?invite={invite}', None),
     Page('register-invalid', register_invalid, None),
